@@ -1,0 +1,24 @@
+// Two groups: `unit` needs nothing but Node; `integration` talks to a real Apache Kafka broker,
+// started once per run by test/broker/global-setup.ts (or the cluster named by KAFKA_BROKERS).
+const transform = {
+  '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2023', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
+};
+const moduleNameMapper = {
+  '^kafkarx$': '<rootDir>/src/index.ts',
+  '^kafkarx/operators$': '<rootDir>/operators/index.ts',
+};
+const common = { transform, moduleNameMapper, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
+
+export default {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/broker/global-setup.ts',
+      globalTeardown: '<rootDir>/test/broker/global-teardown.ts',
+      slowTestThreshold: 30,
+    },
+  ],
+};
