@@ -1,0 +1,37 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { dockerEngineAnswers, startDockerBroker } from './docker.ts';
+import { ensureKafkaJars } from './jars.ts';
+import { startLocalBroker, stopLocalBroker } from './local.ts';
+import { workDir } from './paths.ts';
+
+export interface TestBroker {
+  bootstrap: string;
+  /** Where it came from: KAFKA_BROKERS, a container, or the local JVM. */
+  kind: 'external' | 'docker' | 'jvm';
+  logFile?: string;
+  pgid?: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * The broker for a test run, in order of preference: the cluster named by KAFKA_BROKERS as it is;
+ * apache/kafka in a container when a Docker engine answers; else Kafka on the local JVM.
+ * Kafka's jars are fetched in every case, since the reference tools (ConsoleConsumer, ...) need them.
+ */
+export async function startTestBroker(opts: { dir: string; stopWithPid?: number; log?: (line: string) => void }): Promise<TestBroker> {
+  const log = opts.log ?? (() => {});
+  const jars = ensureKafkaJars(log);
+  const external = process.env.KAFKA_BROKERS?.trim();
+  if (external) return { bootstrap: external, kind: 'external', stop: async () => {} };
+  if (process.env.KAFKARX_NO_DOCKER !== '1' && dockerEngineAnswers()) {
+    const d = await startDockerBroker();
+    return { bootstrap: d.bootstrap, kind: 'docker', stop: d.stop };
+  }
+  mkdirSync(opts.dir, { recursive: true });
+  const b = await startLocalBroker({ jars, dir: opts.dir, stopWithPid: opts.stopWithPid });
+  return { bootstrap: b.bootstrap, kind: 'jvm', logFile: b.logFile, pgid: b.pgid, stop: () => stopLocalBroker(b) };
+}
+
+export const testRunDir = () => join(workDir(), 'test-run');
+export const devBrokerDir = () => join(workDir(), 'dev');
