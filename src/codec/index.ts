@@ -1,0 +1,10 @@
+export { ConfigError } from './errors.ts';
+export { gzipPako, gzipZlib } from './gzip.ts';
+export { GZIP_LEVELS, LZ4_LEVELS, ZSTD_LEVELS, levelsOf, validateLevel } from './levels.ts';
+export { LZ4_BLOCK_SIZE, decompressLz4Frame, lz4 } from './lz4.ts';
+export { none } from './none.ts';
+export { ASYNC_MIN_BYTES } from './offload.ts';
+export { COMPRESSION_NAMES, codecFor, type CodecOptions } from './registry.ts';
+export { XERIAL_BLOCK_SIZE, snappy } from './snappy.ts';
+export type { Codec, CompressionId, CompressionName, LevelRange } from './types.ts';
+export { zstdFzstd, zstdZlib } from './zstd.ts';
