@@ -1,1 +1,9 @@
-export { VERSION } from '../src/index.ts';
+export { toKafka, type ToKafkaOptions } from './to-kafka.ts';
+export { serialize, checkTopic, type SerializeOptions } from './serialize.ts';
+export { reserve } from './reserve.ts';
+export { partition, type PartitionOptions } from './partition.ts';
+export { batch, type BatchOptions } from './batch.ts';
+export { compress, type CompressOptions } from './compress.ts';
+export { send } from './send.ts';
+export { results } from './results.ts';
+export { fromPullSource } from './from-pull-source.ts';

@@ -1,1 +1,23 @@
+import { Producer } from './producer/producer.ts';
+import type { ProducerConfig } from './producer/config.ts';
+import { toKafka } from '../operators/to-kafka.ts';
+
 export { VERSION } from './version.ts';
+export { Producer } from './producer/producer.ts';
+export type { ProducerConfig, Acks } from './producer/config.ts';
+export type { ProducerRecord, RecordMetadata, RecordResult, Headers, HeaderValue } from './producer/record.ts';
+export { string, json, bytes, nothing, raw, type Serializer, type RawValue } from './producer/serializers.ts';
+export type { PartitionerFn, PartitionerName, PartitionInput } from './producer/partitioners.ts';
+export { murmur2 } from './producer/murmur2.ts';
+export {
+  KafkaError, ConfigError, SerializationError, InvalidRecordError, RecordTooLargeError, BufferExhaustedError,
+  ProducerTimeoutError, ProducerClosedError, isFatal,
+} from './producer/errors.ts';
+export { UnsupportedVersionError } from './protocol/errors.ts';
+export { UnknownPartitionError, MetadataTimeoutError } from './cluster/metadata.ts';
+export type { CompressionName } from './codec/types.ts';
+
+/** A producer whose `send()` shares batches across calls, through the same operators as `toKafka()`. */
+export function createProducer(config: ProducerConfig): Producer {
+  return new Producer(config, (producer, records) => records.pipe(toKafka(producer, { errorMode: 'results' })));
+}

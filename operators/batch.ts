@@ -1,0 +1,82 @@
+import { asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { ProducerBatch, type BatchOrFailure } from '../src/producer/batch.ts';
+import type { Producer } from '../src/producer/producer.ts';
+import type { OutgoingRecord } from '../src/producer/record.ts';
+import { forward, operate } from './internal/operate.ts';
+
+export interface BatchOptions {
+  /** Close a partition's batch once it holds this many bytes. Default: the producer's `batchBytes`. */
+  batchBytes?: number;
+  /** Close a batch this long after its first record, full or not. Default: the producer's `lingerMs`. */
+  lingerMs?: number;
+  scheduler?: SchedulerLike;
+}
+
+interface Open<P> {
+  batch: ProducerBatch<P>;
+  linger: Subscription | undefined;
+}
+
+/**
+ * Collects records into one RecordBatch per partition, encoding each record straight into the
+ * batch's buffer. A batch goes out when it is full (`batchBytes`) or `lingerMs` after its first
+ * record, whichever comes first: bufferCount and bufferTime at once, per partition. Records that
+ * failed earlier pass straight through.
+ */
+export function batch<P>(producer: Producer, options: BatchOptions = {}): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
+  const batchBytes = options.batchBytes ?? producer.config.batchBytes;
+  const lingerMs = options.lingerMs ?? producer.config.lingerMs;
+  const scheduler = options.scheduler ?? asyncScheduler;
+  return operate((source, subscriber) => {
+    // topic -> partition -> open batch; two lookups beat building a "topic-partition" key per record.
+    const open = new Map<string, Array<Open<P> | undefined>>();
+
+    const emit = (entry: Open<P>) => {
+      entry.linger?.unsubscribe();
+      const partitions = open.get(entry.batch.topic)!;
+      if (partitions[entry.batch.partition] === entry) partitions[entry.batch.partition] = undefined;
+      subscriber.next(entry.batch);
+    };
+
+    const start = (record: OutgoingRecord<P>, partitions: Array<Open<P> | undefined>): Open<P> => {
+      const entry: Open<P> = { batch: new ProducerBatch<P>(record.topic, record.partition, producer.builders.acquire(), scheduler.now()), linger: undefined };
+      partitions[record.partition] = entry;
+      entry.linger = scheduler.schedule(() => emit(entry), lingerMs);
+      return entry;
+    };
+
+    const subscription = source.subscribe(forward(subscriber, (record: OutgoingRecord<P>) => {
+      if (record.error) {
+        subscriber.next(record);
+        return;
+      }
+      let partitions = open.get(record.topic);
+      if (partitions === undefined) open.set(record.topic, (partitions = []));
+      let entry = partitions[record.partition] ?? start(record, partitions);
+      if (!entry.batch.builder.tryAppend(record.timestamp, record.key, record.value, record.headers, batchBytes)) {
+        emit(entry);
+        entry = start(record, partitions);
+        entry.batch.builder.append(record.timestamp, record.key, record.value, record.headers);
+      }
+      entry.batch.records.push(record);
+      if (entry.batch.builder.isFull(batchBytes)) emit(entry);
+    }, () => {
+      for (const partitions of open.values()) for (const entry of partitions) if (entry) emit(entry);
+      subscriber.complete();
+    }));
+
+    return () => {
+      subscription.unsubscribe();
+      // Batches never handed on die here: give back their memory and buffers.
+      for (const partitions of open.values()) {
+        for (const entry of partitions) {
+          if (!entry) continue;
+          entry.linger?.unsubscribe();
+          producer.memory.release(entry.batch.reservedBytes);
+          producer.builders.release(entry.batch.builder);
+        }
+      }
+      open.clear();
+    };
+  });
+}

@@ -1,0 +1,133 @@
+import type { MonoTypeOperatorFunction } from 'rxjs';
+import { InvalidRecordError } from '../src/producer/errors.ts';
+import { PartitionChooser, type PartitionerFn, type PartitionerName } from '../src/producer/partitioners.ts';
+import type { Producer } from '../src/producer/producer.ts';
+import type { OutgoingRecord } from '../src/producer/record.ts';
+import { UnknownPartitionError, type TopicInfo } from '../src/cluster/metadata.ts';
+import { forward, operate } from './internal/operate.ts';
+
+export interface PartitionOptions {
+  /** Overrides the producer's partitioner for this stream. */
+  partitioner?: PartitionerName | PartitionerFn<any, any>;
+  /** Random source for sticky partition choice; tests make it deterministic. */
+  random?: () => number;
+}
+
+/**
+ * Gives each record its partition: the one it names, else the partitioner's choice. A record
+ * whose topic has no metadata yet waits for it (up to `maxBlockMs`, auto-creating the topic where
+ * the broker allows) behind earlier records of the same topic, so per-partition order holds.
+ */
+export function partition<P>(producer: Producer, options: PartitionOptions = {}): MonoTypeOperatorFunction<OutgoingRecord<P>> {
+  const partitioner = options.partitioner ?? producer.config.partitioner;
+  return operate((source, subscriber) => {
+    const chooser = typeof partitioner === 'string' ? new PartitionChooser(partitioner, producer.config.batchBytes, options.random) : undefined;
+    const custom = typeof partitioner === 'function' ? partitioner : undefined;
+    const waiting = new Map<string, OutgoingRecord<P>[]>();
+    // One metadata wait per topic at a time; an answer for an older wait is ignored.
+    const waits = new Map<string, object>();
+    let sourceDone = false;
+    let closed = false;
+
+    const route = (record: OutgoingRecord<P>, topic: TopicInfo): boolean => {
+      // A partition beyond the known count may have just been added: wait for fresh metadata.
+      if (record.partition >= 0) return record.partition < topic.partitionCount;
+      record.partition = custom
+        ? checked(custom({ topic: record.topic, key: (record.source as { key?: unknown }).key, keyBytes: record.key, value: (record.source as { value?: unknown }).value, partitionCount: topic.partitionCount, availablePartitions: topic.available }), topic, record)
+        : chooser!.choose(record.topic, record.key, record.size, topic.partitionCount, topic.available);
+      return true;
+    };
+
+    const checked = (p: number, topic: TopicInfo, record: OutgoingRecord<P>): number => {
+      if (Number.isInteger(p) && p >= 0 && p < topic.partitionCount) return p;
+      throw new InvalidRecordError(`the partitioner chose partition ${String(p)} for topic ${JSON.stringify(record.topic)}, which has ${topic.partitionCount} partitions`, { topic: record.topic });
+    };
+
+    const fail = (record: OutgoingRecord<P>, error: Error) => {
+      record.error = error;
+      producer.memory.release(record.reserved);
+      record.reserved = 0;
+    };
+
+    const emit = (record: OutgoingRecord<P>, topic: TopicInfo): boolean => {
+      try {
+        if (!route(record, topic)) return false;
+      } catch (e) {
+        fail(record, e as Error);
+      }
+      subscriber.next(record);
+      return true;
+    };
+
+    const drainTopic = (name: string) => {
+      const queue = waiting.get(name);
+      if (queue) {
+        const topic = producer.cluster.topic(name);
+        while (queue.length > 0 && topic && emit(queue[0], topic)) queue.shift();
+        if (queue.length === 0) {
+          waiting.delete(name);
+          waits.delete(name);
+        } else {
+          awaitTopic(name, queue[0]);
+        }
+      }
+      if (sourceDone && waiting.size === 0) subscriber.complete();
+    };
+
+    const awaitTopic = (name: string, head: OutgoingRecord<P>) => {
+      const token = {};
+      waits.set(name, token);
+      const current = () => !closed && waits.get(name) === token;
+      producer.cluster.waitForTopic(name, head.partition, producer.config.maxBlockMs).then(
+        () => { if (current()) drainTopic(name); },
+        (error: Error) => {
+          if (!current()) return;
+          waits.delete(name);
+          // Fresh metadata said the head's partition does not exist: only that record fails.
+          if (error instanceof UnknownPartitionError) {
+            const queue = waiting.get(name)!;
+            const record = queue.shift()!;
+            fail(record, error);
+            subscriber.next(record);
+            if (queue.length === 0) waiting.delete(name);
+            drainTopic(name);
+            return;
+          }
+          const queue = waiting.get(name) ?? [];
+          waiting.delete(name);
+          for (const record of queue) {
+            fail(record, error);
+            subscriber.next(record);
+          }
+          if (sourceDone && waiting.size === 0) subscriber.complete();
+        },
+      );
+    };
+
+    const subscription = source.subscribe(forward(subscriber, (record: OutgoingRecord<P>) => {
+      if (record.error) {
+        subscriber.next(record);
+        return;
+      }
+      const queue = waiting.get(record.topic);
+      if (queue) {
+        queue.push(record);
+        return;
+      }
+      const topic = producer.cluster.topic(record.topic);
+      if (topic && emit(record, topic)) return;
+      waiting.set(record.topic, [record]);
+      awaitTopic(record.topic, record);
+    }, () => {
+      sourceDone = true;
+      if (waiting.size === 0) subscriber.complete();
+    }));
+
+    return () => {
+      closed = true;
+      subscription.unsubscribe();
+      for (const queue of waiting.values()) for (const r of queue) producer.memory.release(r.reserved);
+      waiting.clear();
+    };
+  });
+}

@@ -1,0 +1,100 @@
+import { asyncScheduler, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { RECORD_BATCH_OVERHEAD } from '../src/record/batch-format.ts';
+import { BufferExhaustedError, RecordTooLargeError } from '../src/producer/errors.ts';
+import type { Producer } from '../src/producer/producer.ts';
+import type { OutgoingRecord } from '../src/producer/record.ts';
+import { forward, operate } from './internal/operate.ts';
+
+/**
+ * Takes room for each record in the producer's memory budget (`bufferMemory`) and refuses records
+ * that could never be sent (larger than `maxRequestSize` or the whole budget). When the budget is
+ * full, records wait in order up to `maxBlockMs` and then fail with BufferExhaustedError: a source
+ * that can be paused should be read with `fromPullSource`, which waits instead of piling up here.
+ */
+export function reserve<P>(producer: Producer, scheduler: SchedulerLike = asyncScheduler): MonoTypeOperatorFunction<OutgoingRecord<P>> {
+  const { memory, config } = producer;
+  return operate((source, subscriber) => {
+    const waiting: Array<{ record: OutgoingRecord<P>; deadline: number }> = [];
+    let cancelWait: (() => void) | undefined;
+    let timer: Subscription | undefined;
+    let sourceDone = false;
+
+    const admit = (record: OutgoingRecord<P>): boolean => {
+      if (record.error) return true;
+      const batchSize = record.size + RECORD_BATCH_OVERHEAD;
+      if (batchSize > config.maxRequestSize) {
+        record.error = new RecordTooLargeError({ topic: record.topic }, batchSize, config.maxRequestSize, 'maxRequestSize');
+        return true;
+      }
+      if (record.size > memory.limit) {
+        record.error = new RecordTooLargeError({ topic: record.topic }, record.size, memory.limit, 'bufferMemory');
+        return true;
+      }
+      if (!memory.tryReserve(record.size)) return false;
+      record.reserved = record.size;
+      return true;
+    };
+
+    const drain = () => {
+      while (waiting.length > 0 && cancelWait === undefined) {
+        const head = waiting[0];
+        if (admit(head.record)) {
+          waiting.shift();
+          subscriber.next(head.record);
+          continue;
+        }
+        const { record } = head;
+        let inCall = true;
+        let grantedInCall = false;
+        cancelWait = memory.wait(record.size, () => {
+          if (inCall) {
+            grantedInCall = true;
+            return;
+          }
+          cancelWait = undefined;
+          timer?.unsubscribe();
+          record.reserved = record.size;
+          waiting.shift();
+          subscriber.next(record);
+          drain();
+        });
+        inCall = false;
+        if (grantedInCall) {
+          cancelWait = undefined;
+          record.reserved = record.size;
+          waiting.shift();
+          subscriber.next(record);
+          continue;
+        }
+        timer = scheduler.schedule(() => {
+          cancelWait?.();
+          cancelWait = undefined;
+          waiting.shift();
+          record.error = new BufferExhaustedError({ topic: record.topic }, memory.limit, config.maxBlockMs);
+          subscriber.next(record);
+          drain();
+        }, Math.max(0, head.deadline - scheduler.now()));
+      }
+      if (sourceDone && waiting.length === 0) subscriber.complete();
+    };
+
+    const subscription = source.subscribe(forward(subscriber, (record: OutgoingRecord<P>) => {
+      if (waiting.length === 0 && admit(record)) {
+        subscriber.next(record);
+        return;
+      }
+      waiting.push({ record, deadline: scheduler.now() + config.maxBlockMs });
+      drain();
+    }, () => {
+      sourceDone = true;
+      drain();
+    }));
+
+    return () => {
+      subscription.unsubscribe();
+      cancelWait?.();
+      timer?.unsubscribe();
+      waiting.length = 0;
+    };
+  });
+}

@@ -1,0 +1,328 @@
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { Apis } from '../network/apis.ts';
+import { BrokerConnection } from '../network/broker.ts';
+import type { ConnectionOptions } from '../network/connection.ts';
+import { KafkaError } from '../protocol/errors.ts';
+import { MetadataTimeoutError, readMetadata, UnknownPartitionError, type BrokerAddress, type TopicInfo } from './metadata.ts';
+
+export interface ClusterOptions {
+  bootstrap: ReadonlyArray<{ host: string; port: number }>;
+  clientId: string;
+  tls: TlsOptions | boolean;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxInFlight: number;
+  metadataMaxAgeMs: number;
+  retryBackoffMs: number;
+  retryBackoffMaxMs: number;
+  reconnectBackoffMs: number;
+  reconnectBackoffMaxMs: number;
+}
+
+interface Waiter {
+  minPartition: number;
+  /** Only metadata fetched after this time can prove a partition missing. */
+  since: number;
+  resolve: (topic: TopicInfo) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+  last?: Error;
+}
+
+/**
+ * The producer's view of the cluster: which brokers exist, which broker leads each partition, and
+ * one connection per broker, reused by every request to it. Metadata is cached, refreshed when it
+ * is older than `metadataMaxAgeMs`, when a caller reports it stale, and while records wait for a
+ * topic that is not there yet; refreshes are coalesced into one request at a time.
+ */
+export class Cluster {
+  private readonly opts: ClusterOptions;
+  private readonly brokers = new Map<number, BrokerAddress>();
+  private readonly connections = new Map<number, Promise<BrokerConnection>>();
+  /** The connections of `connections` that are open, for callers that cannot wait. */
+  private readonly ready = new Map<number, BrokerConnection>();
+  private readonly backoff = new Map<string, { failures: number; until: number }>();
+  private readonly topics = new Map<string, TopicInfo>();
+  /** Topics some record asked for: each metadata request covers all of them. */
+  private readonly interest = new Set<string>();
+  private readonly waiters = new Map<string, Waiter[]>();
+  private bootstrapConnection: Promise<BrokerConnection> | undefined;
+  private updating = false;
+  private updateRequested = false;
+  private lastUpdate = 0;
+  private closed = false;
+  /** The next refresh by age (`metadataMaxAgeMs`), so new partitions are picked up unasked. */
+  private ageTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: ClusterOptions) {
+    this.opts = opts;
+  }
+
+  /** The cached metadata of a topic, if any; stale metadata is refreshed in the background. */
+  topic(name: string): TopicInfo | undefined {
+    const info = this.topics.get(name);
+    if (info && Date.now() - info.fetchedAt > this.opts.metadataMaxAgeMs) this.requestUpdate();
+    return info;
+  }
+
+  leader(topic: string, partition: number): number {
+    const info = this.topics.get(topic);
+    return info && partition < info.partitionCount ? info.leaders[partition] : -1;
+  }
+
+  /**
+   * Resolves with the topic's metadata once it has more than `minPartition` partitions. Fails with
+   * UnknownPartitionError when metadata fetched after the call shows fewer, with the broker's
+   * error when it refuses the topic for good, and with a TimeoutError after `timeoutMs`.
+   */
+  waitForTopic(name: string, minPartition: number, timeoutMs: number): Promise<TopicInfo> {
+    const known = this.topics.get(name);
+    this.interest.add(name);
+    if (known && known.partitionCount > minPartition) return Promise.resolve(known);
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        minPartition,
+        since: Date.now(),
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.removeWaiter(name, waiter);
+          reject(new MetadataTimeoutError(name, timeoutMs, waiter.last));
+        }, timeoutMs),
+      };
+      const list = this.waiters.get(name);
+      if (list) list.push(waiter);
+      else this.waiters.set(name, [waiter]);
+      this.requestUpdate();
+    });
+  }
+
+  /** Asks for fresh metadata soon (at most one request at a time, `retryBackoffMs` apart). */
+  requestUpdate(): void {
+    if (this.closed) return;
+    this.updateRequested = true;
+    if (!this.updating) void this.runUpdates();
+  }
+
+  /** The connection to a broker, opened (with reconnect backoff) when there is none. */
+  connectionTo(nodeId: number): Promise<BrokerConnection> {
+    const existing = this.connections.get(nodeId);
+    if (existing) return existing;
+    const address = this.brokers.get(nodeId);
+    if (!address) return Promise.reject(new KafkaError(-1, `broker ${nodeId} is not in the cluster metadata`));
+    const pending = this.open(nodeId, address.host, address.port);
+    this.connections.set(nodeId, pending);
+    pending.then(
+      (c) => this.track(nodeId, pending, c),
+      () => {
+        if (this.connections.get(nodeId) === pending) this.connections.delete(nodeId);
+      },
+    );
+    return pending;
+  }
+
+  /** The open connection to a broker, if there is one now. */
+  readyConnection(nodeId: number): BrokerConnection | undefined {
+    const c = this.ready.get(nodeId);
+    return c && !c.connection.closed ? c : undefined;
+  }
+
+  private track(nodeId: number, pending: Promise<BrokerConnection>, c: BrokerConnection): void {
+    this.ready.set(nodeId, c);
+    c.connection.onClose(() => {
+      if (this.connections.get(nodeId) === pending) this.connections.delete(nodeId);
+      if (this.ready.get(nodeId) === c) this.ready.delete(nodeId);
+      // A broker that went away may have led partitions that moved since.
+      if (!this.closed) this.requestUpdate();
+    });
+  }
+
+  /** A connection for requests any broker can answer (Metadata): an open one when there is one. */
+  async anyBroker(): Promise<BrokerConnection> {
+    for (const pending of this.connections.values()) {
+      const c = await pending.catch(() => undefined);
+      if (c && !c.connection.closed) return c;
+    }
+    const known = [...this.brokers.keys()];
+    for (let i = known.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [known[i], known[j]] = [known[j], known[i]];
+    }
+    let last: Error | undefined;
+    for (const nodeId of known) {
+      try {
+        return await this.connectionTo(nodeId);
+      } catch (e) {
+        last = e as Error;
+      }
+    }
+    return this.bootstrap(last);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.ageTimer) clearTimeout(this.ageTimer);
+    for (const [name, list] of this.waiters) {
+      for (const w of list) {
+        clearTimeout(w.timer);
+        w.reject(new KafkaError(-1, `the producer closed while waiting for metadata of topic ${JSON.stringify(name)}`, { topic: name }));
+      }
+    }
+    this.waiters.clear();
+    const all = [...this.connections.values(), ...(this.bootstrapConnection ? [this.bootstrapConnection] : [])];
+    this.connections.clear();
+    this.ready.clear();
+    this.bootstrapConnection = undefined;
+    await Promise.all(all.map((p) => p.then((c) => c.close(), () => undefined)));
+  }
+
+  /** Bootstrap addresses in the order given: the first that answers wins. */
+  private async bootstrap(previous?: Error): Promise<BrokerConnection> {
+    const existing = await this.bootstrapConnection?.catch(() => undefined);
+    if (existing && !existing.connection.closed) return existing;
+    const errors: string[] = previous ? [previous.message] : [];
+    for (const { host, port } of this.opts.bootstrap) {
+      const attempt = this.open(-1, host, port);
+      try {
+        const c = await attempt;
+        this.bootstrapConnection = attempt;
+        return c;
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+    }
+    throw new KafkaError(13, `no bootstrap broker answered: ${errors.join('; ')}`);
+  }
+
+  private async open(nodeId: number, host: string, port: number): Promise<BrokerConnection> {
+    const key = `${host}:${port}`;
+    const state = this.backoff.get(key);
+    if (state && state.until > Date.now()) await sleep(state.until - Date.now());
+    if (this.closed) throw new KafkaError(-1, 'the producer is closed');
+    const options: ConnectionOptions = {
+      host, port, clientId: this.opts.clientId, tls: this.opts.tls,
+      connectTimeoutMs: this.opts.connectTimeoutMs, requestTimeoutMs: this.opts.requestTimeoutMs, maxInFlight: this.opts.maxInFlight,
+    };
+    try {
+      const c = await BrokerConnection.open(nodeId, options);
+      this.backoff.delete(key);
+      return c;
+    } catch (e) {
+      const failures = (state?.failures ?? 0) + 1;
+      const delay = Math.min(this.opts.reconnectBackoffMaxMs, this.opts.reconnectBackoffMs * 2 ** (failures - 1));
+      this.backoff.set(key, { failures, until: Date.now() + jitter(delay) });
+      throw e;
+    }
+  }
+
+  private async runUpdates(): Promise<void> {
+    this.updating = true;
+    let failures = 0;
+    try {
+      while (!this.closed && (this.updateRequested || this.waiters.size > 0)) {
+        const wait = this.lastUpdate + backoffMs(this.opts, failures) - Date.now();
+        if (wait > 0) await sleep(wait);
+        if (this.closed) return;
+        this.updateRequested = false;
+        this.lastUpdate = Date.now();
+        try {
+          await this.fetchMetadata();
+          failures = 0;
+        } catch (e) {
+          failures++;
+          for (const list of this.waiters.values()) for (const w of list) w.last = e as Error;
+        }
+      }
+    } finally {
+      this.updating = false;
+    }
+  }
+
+  private async fetchMetadata(): Promise<void> {
+    const conn = await this.anyBroker();
+    const started = Date.now();
+    const res = await conn.call(Apis.metadata, {
+      topics: [...this.interest].map((name) => ({ name })),
+      allowAutoTopicCreation: true,
+      includeTopicAuthorizedOperations: false,
+    });
+    const update = readMetadata(res, started);
+    if (this.ageTimer) clearTimeout(this.ageTimer);
+    this.ageTimer = setTimeout(() => this.requestUpdate(), this.opts.metadataMaxAgeMs);
+    // A producer left open must not keep the process alive just to refresh metadata.
+    this.ageTimer.unref();
+    this.brokers.clear();
+    for (const b of update.brokers) this.brokers.set(b.nodeId, b);
+    for (const nodeId of [...this.connections.keys()]) {
+      if (!this.brokers.has(nodeId)) void this.connections.get(nodeId)!.then((c) => c.close(), () => undefined);
+    }
+    this.adoptBootstrapConnection();
+    for (const t of update.topics) {
+      this.topics.set(t.name, t);
+      this.settle(t.name, (w) => {
+        if (t.partitionCount > w.minPartition) return { topic: t };
+        if (started >= w.since) return { error: new UnknownPartitionError(t.name, w.minPartition, t.partitionCount) };
+        return undefined;
+      });
+    }
+    for (const [name, error] of update.failed) {
+      this.topics.delete(name);
+      this.settle(name, () => ({ error }));
+    }
+  }
+
+  /** The bootstrap connection goes to a broker we now know by id: use it as that broker's. */
+  private adoptBootstrapConnection(): void {
+    const pending = this.bootstrapConnection;
+    if (!pending) return;
+    this.bootstrapConnection = undefined;
+    void pending.then((c) => {
+      const match = [...this.brokers.values()].find((b) => `${b.host}:${b.port}` === c.address);
+      if (match && !this.connections.has(match.nodeId) && !c.connection.closed) {
+        const adopted = Promise.resolve(c);
+        this.connections.set(match.nodeId, adopted);
+        this.track(match.nodeId, adopted, c);
+      } else {
+        void c.close();
+      }
+    }, () => undefined);
+  }
+
+  private settle(name: string, outcome: (w: Waiter) => { topic?: TopicInfo; error?: Error } | undefined): void {
+    const list = this.waiters.get(name);
+    if (!list) return;
+    const remaining: Waiter[] = [];
+    for (const w of list) {
+      const o = outcome(w);
+      if (!o) {
+        remaining.push(w);
+        continue;
+      }
+      clearTimeout(w.timer);
+      if (o.topic) w.resolve(o.topic);
+      else w.reject(o.error!);
+    }
+    if (remaining.length > 0) this.waiters.set(name, remaining);
+    else this.waiters.delete(name);
+  }
+
+  private removeWaiter(name: string, waiter: Waiter): void {
+    const list = this.waiters.get(name);
+    if (!list) return;
+    const i = list.indexOf(waiter);
+    if (i !== -1) list.splice(i, 1);
+    if (list.length === 0) this.waiters.delete(name);
+  }
+}
+
+/** Exponential backoff with ±20% jitter, as the Java client's ExponentialBackoff. */
+export function backoffMs(opts: { retryBackoffMs: number; retryBackoffMaxMs: number }, attempts: number): number {
+  if (attempts <= 0) return opts.retryBackoffMs;
+  return jitter(Math.min(opts.retryBackoffMaxMs, opts.retryBackoffMs * 2 ** attempts));
+}
+
+function jitter(ms: number): number {
+  return Math.round(ms * (0.8 + Math.random() * 0.4));
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

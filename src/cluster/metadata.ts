@@ -1,0 +1,88 @@
+import type { MetadataResponse } from '../protocol/messages/metadata.ts';
+import { ErrorCode, KafkaError } from '../protocol/errors.ts';
+
+/** What the producer knows of one topic: its partitions and their leaders. */
+export class TopicInfo {
+  readonly name: string;
+  readonly partitionCount: number;
+  /** Leader node id by partition; -1 while a partition has none. */
+  readonly leaders: Int32Array;
+  readonly leaderEpochs: Int32Array;
+  /** Partitions with a leader: where keyless records may go. */
+  readonly available: readonly number[];
+  readonly fetchedAt: number;
+
+  constructor(name: string, leaders: Int32Array, leaderEpochs: Int32Array, fetchedAt: number) {
+    this.name = name;
+    this.partitionCount = leaders.length;
+    this.leaders = leaders;
+    this.leaderEpochs = leaderEpochs;
+    this.fetchedAt = fetchedAt;
+    const available: number[] = [];
+    for (let p = 0; p < leaders.length; p++) if (leaders[p] >= 0) available.push(p);
+    this.available = available;
+  }
+}
+
+export interface BrokerAddress {
+  nodeId: number;
+  host: string;
+  port: number;
+}
+
+/** A metadata answer, sorted into what the cluster keeps and what it must act on. */
+export interface MetadataUpdate {
+  brokers: BrokerAddress[];
+  topics: TopicInfo[];
+  /** Topics that are not there yet (being auto-created) or have no leaders: ask again soon. */
+  pending: string[];
+  /** Topics the broker refuses for good (authorization, illegal name): their waiters fail. */
+  failed: Map<string, KafkaError>;
+}
+
+const RETRY_TOPIC = new Set<number>([ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.LEADER_NOT_AVAILABLE]);
+
+export function readMetadata(res: MetadataResponse, now: number): MetadataUpdate {
+  const update: MetadataUpdate = {
+    brokers: res.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })),
+    topics: [],
+    pending: [],
+    failed: new Map(),
+  };
+  for (const t of res.topics) {
+    const name = t.name ?? '';
+    if (t.errorCode !== ErrorCode.NONE) {
+      const error = new KafkaError(t.errorCode, undefined, { topic: name });
+      if (RETRY_TOPIC.has(t.errorCode) || error.retriable) update.pending.push(name);
+      else update.failed.set(name, error);
+      continue;
+    }
+    let count = 0;
+    for (const p of t.partitions) count = Math.max(count, p.partitionIndex + 1);
+    const leaders = new Int32Array(count).fill(-1);
+    const epochs = new Int32Array(count).fill(-1);
+    for (const p of t.partitions) {
+      leaders[p.partitionIndex] = p.errorCode === ErrorCode.LEADER_NOT_AVAILABLE ? -1 : p.leaderId;
+      epochs[p.partitionIndex] = p.leaderEpoch;
+    }
+    if (count === 0) update.pending.push(name);
+    else update.topics.push(new TopicInfo(name, leaders, epochs, now));
+  }
+  return update;
+}
+
+/** Fresh metadata shows the topic, but not the partition a record names. */
+export class UnknownPartitionError extends KafkaError {
+  constructor(topic: string, partition: number, partitionCount: number) {
+    super(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${partition} of topic ${JSON.stringify(topic)} does not exist: the topic has ${partitionCount} partitions`, { topic, partition });
+  }
+}
+
+/** The topic did not show up in metadata in time (Java's "not present in metadata after N ms"). */
+export class MetadataTimeoutError extends KafkaError {
+  override name = 'TimeoutError';
+
+  constructor(topic: string, timeoutMs: number, last?: Error) {
+    super(ErrorCode.REQUEST_TIMED_OUT, `topic ${JSON.stringify(topic)} not present in metadata after ${timeoutMs} ms${last ? ` (last problem: ${last.message})` : ''}`, { topic });
+  }
+}

@@ -1,0 +1,51 @@
+import type { RecordBatchBuilder } from '../record/batch-builder.ts';
+import type { OutgoingRecord } from './record.ts';
+
+/**
+ * Records bound for one partition, encoded into one RecordBatch. Created by the batch operator,
+ * closed (and maybe compressed) by the compress operator, stamped and sent by the sender, which
+ * also writes its outcome here.
+ */
+export class ProducerBatch<P = unknown> {
+  readonly topic: string;
+  readonly partition: number;
+  readonly builder: RecordBatchBuilder;
+  readonly records: OutgoingRecord<P>[] = [];
+  readonly createdAt: number;
+  /** Sends so far; a retry keeps the batch (and, with idempotence, its sequence). */
+  attempts = 0;
+  /** Filled in when the broker acknowledges: the first record's offset (-1 for acks=0). */
+  baseOffset = -1;
+  /** The broker's LogAppendTime, or -1 when the topic keeps CreateTime. */
+  logAppendTime = -1;
+  error: Error | null = null;
+  /** The retriable error of the last attempt, reported if the batch then times out. */
+  lastError: Error | null = null;
+  /** Not before this time (ms) may a retry go out. */
+  retryAt = 0;
+  /** Who hears of the outcome: the send stage that handed the batch to the sender. */
+  owner: BatchOwner<P> | null = null;
+
+  constructor(topic: string, partition: number, builder: RecordBatchBuilder, createdAt: number) {
+    this.topic = topic;
+    this.partition = partition;
+    this.builder = builder;
+    this.createdAt = createdAt;
+  }
+
+  /** Bytes its records hold in the producer's memory budget. */
+  get reservedBytes(): number {
+    let n = 0;
+    for (const r of this.records) n += r.reserved;
+    return n;
+  }
+}
+
+export interface BatchOwner<P = unknown> {
+  done(batch: ProducerBatch<P>): void;
+}
+
+/** What flows out of the batching stage: a batch, or a record that failed before it. */
+export type BatchOrFailure<P = unknown> = ProducerBatch<P> | OutgoingRecord<P>;
+
+export const isBatch = <P>(item: BatchOrFailure<P>): item is ProducerBatch<P> => item instanceof ProducerBatch;

@@ -1,0 +1,125 @@
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { codecFor } from '../codec/registry.ts';
+import { validateLevel } from '../codec/levels.ts';
+import type { CompressionName } from '../codec/types.ts';
+import { ConfigError } from './errors.ts';
+import type { PartitionerFn, PartitionerName } from './partitioners.ts';
+
+export type Acks = 0 | 1 | -1 | 'all';
+
+/** What `createProducer()` accepts. Defaults follow Kafka 4's Java producer unless noted. */
+export interface ProducerConfig {
+  /** Bootstrap addresses, `host:port`; the first that answers wins. */
+  brokers: string[];
+  clientId?: string;
+  /** 0: no answer; 1: the leader wrote it; 'all' (-1, the default): every in-sync replica has it. */
+  acks?: Acks;
+  /** Upper bound on one partition's batch, in bytes (Java's batch.size). Default 16384. */
+  batchBytes?: number;
+  /** How long a batch waits for more records before it goes (Java's linger.ms). Default 5. */
+  lingerMs?: number;
+  /** Serialized bytes not yet acknowledged, across all partitions. Default 32 MiB. */
+  bufferMemory?: number;
+  /** How long a record may wait for buffer room or its topic's metadata. Default 60000. */
+  maxBlockMs?: number;
+  /** Largest request, and so largest record, the producer sends. Default 1 MiB. */
+  maxRequestSize?: number;
+  requestTimeoutMs?: number;
+  /** Time from accepting a record to reporting its success or failure, retries included. Default 120000. */
+  deliveryTimeoutMs?: number;
+  retryBackoffMs?: number;
+  retryBackoffMaxMs?: number;
+  /** Requests in flight per broker connection. Default 5. */
+  maxInFlight?: number;
+  metadataMaxAgeMs?: number;
+  connectTimeoutMs?: number;
+  reconnectBackoffMs?: number;
+  reconnectBackoffMaxMs?: number;
+  /** A named partitioner or a function; explicit partitions on records always win. */
+  partitioner?: PartitionerName | PartitionerFn<any, any>;
+  tls?: TlsOptions | boolean;
+  /** Codec for every batch: 'none' (default), 'gzip', 'snappy', 'lz4' or 'zstd'. */
+  compression?: CompressionName;
+  /** The codec's level (gzip 1-9, lz4 1-17, zstd -131072..22); the codec's default when absent. */
+  compressionLevel?: number;
+}
+
+export interface ResolvedConfig extends Required<Omit<ProducerConfig, 'tls' | 'acks' | 'partitioner' | 'compressionLevel'>> {
+  compressionLevel: number | undefined;
+  acks: 0 | 1 | -1;
+  partitioner: PartitionerName | PartitionerFn<any, any>;
+  tls: TlsOptions | boolean;
+  bootstrap: Array<{ host: string; port: number }>;
+}
+
+const DEFAULTS = {
+  clientId: 'kafkarx',
+  batchBytes: 16384,
+  lingerMs: 5,
+  bufferMemory: 32 * 1024 * 1024,
+  maxBlockMs: 60_000,
+  maxRequestSize: 1024 * 1024,
+  requestTimeoutMs: 30_000,
+  deliveryTimeoutMs: 120_000,
+  retryBackoffMs: 100,
+  retryBackoffMaxMs: 1000,
+  maxInFlight: 5,
+  metadataMaxAgeMs: 300_000,
+  connectTimeoutMs: 10_000,
+  reconnectBackoffMs: 50,
+  reconnectBackoffMaxMs: 1000,
+} as const;
+
+/** Fills in defaults and checks every setting, so a mistake fails `createProducer()`, not a send. */
+export function resolveConfig(config: ProducerConfig): ResolvedConfig {
+  if (!config || !Array.isArray(config.brokers) || config.brokers.length === 0) {
+    throw new ConfigError('brokers: give at least one bootstrap address, e.g. ["127.0.0.1:9092"]');
+  }
+  const known = new Set([...Object.keys(DEFAULTS), 'brokers', 'acks', 'partitioner', 'tls', 'compression', 'compressionLevel']);
+  for (const key of Object.keys(config)) {
+    if (!known.has(key)) throw new ConfigError(`unknown producer setting ${JSON.stringify(key)}`);
+  }
+  const resolved = { ...DEFAULTS } as Record<string, unknown>;
+  for (const [key, fallback] of Object.entries(DEFAULTS)) {
+    const value = (config as unknown as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    if (typeof fallback === 'string') {
+      if (typeof value !== 'string') throw new ConfigError(`${key}: expected a string, got ${typeof value}`);
+    } else if (typeof value !== 'number' || !Number.isInteger(value) || value < (MINIMUM[key] ?? 0)) {
+      throw new ConfigError(`${key}: expected an integer ≥ ${MINIMUM[key] ?? 0}, got ${String(value)}`);
+    }
+    resolved[key] = value;
+  }
+  const r = resolved as unknown as ResolvedConfig;
+  r.acks = parseAcks(config.acks ?? 'all');
+  r.partitioner = config.partitioner ?? 'default';
+  if (typeof r.partitioner === 'string' && !['default', 'murmur2', 'murmur3', 'round-robin'].includes(r.partitioner)) {
+    throw new ConfigError(`partitioner: expected 'default', 'murmur2', 'murmur3', 'round-robin' or a function, got ${JSON.stringify(r.partitioner)}`);
+  }
+  r.tls = config.tls ?? false;
+  r.compression = codecFor(config.compression ?? 'none').name;
+  r.compressionLevel = validateLevel(r.compression, config.compressionLevel);
+  r.brokers = config.brokers;
+  r.bootstrap = config.brokers.map(parseAddress);
+  // As the Java client: a record must be able to live through its linger and one request.
+  if (r.deliveryTimeoutMs < r.lingerMs + r.requestTimeoutMs) {
+    throw new ConfigError(`deliveryTimeoutMs (${r.deliveryTimeoutMs}) must be at least lingerMs + requestTimeoutMs (${r.lingerMs + r.requestTimeoutMs})`);
+  }
+  if (r.retryBackoffMaxMs < r.retryBackoffMs) r.retryBackoffMaxMs = r.retryBackoffMs;
+  return r;
+}
+
+const MINIMUM: Record<string, number> = { batchBytes: 1, maxInFlight: 1, requestTimeoutMs: 1, maxRequestSize: 1, bufferMemory: 1, connectTimeoutMs: 1 };
+
+function parseAcks(acks: Acks): 0 | 1 | -1 {
+  if (acks === 'all' || acks === -1) return -1;
+  if (acks === 0 || acks === 1) return acks;
+  throw new ConfigError(`acks: expected 0, 1, -1 or 'all', got ${JSON.stringify(acks)}`);
+}
+
+function parseAddress(address: string): { host: string; port: number } {
+  const m = typeof address === 'string' ? /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(address.trim()) : null;
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new ConfigError(`brokers: ${JSON.stringify(address)} is not a host:port address`);
+  return { host: m[1], port };
+}

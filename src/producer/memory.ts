@@ -1,0 +1,70 @@
+/**
+ * The producer's memory budget: serialized bytes accepted and not yet acknowledged (Java's
+ * buffer.memory). Waiters are served in arrival order, so a large record is not starved by small
+ * ones that keep slipping in.
+ */
+export class MemoryBudget {
+  readonly limit: number;
+  private usedBytes = 0;
+  private readonly waiters: Array<{ bytes: number; grant: () => void }> = [];
+  private readonly roomListeners: Array<() => void> = [];
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  get used(): number {
+    return this.usedBytes;
+  }
+
+  /** Takes `bytes` now if they fit and nobody waits ahead; the caller must release them later. */
+  tryReserve(bytes: number): boolean {
+    if (this.waiters.length > 0 || this.usedBytes + bytes > this.limit) return false;
+    this.usedBytes += bytes;
+    return true;
+  }
+
+  /**
+   * Waits, in line, until `bytes` fit. The returned cancel function withdraws from the line;
+   * `granted` runs once the bytes are reserved.
+   */
+  wait(bytes: number, granted: () => void): () => void {
+    const waiter = { bytes, grant: granted };
+    this.waiters.push(waiter);
+    this.serve();
+    return () => {
+      const i = this.waiters.indexOf(waiter);
+      if (i !== -1) {
+        this.waiters.splice(i, 1);
+        this.serve();
+      }
+    };
+  }
+
+  release(bytes: number): void {
+    if (bytes <= 0) return;
+    this.usedBytes -= bytes;
+    this.serve();
+    if (this.usedBytes < this.limit && this.roomListeners.length > 0) {
+      for (const l of this.roomListeners.splice(0)) l();
+    }
+  }
+
+  /** Resolves once the budget is below its limit: pull-based sources await it before reading on. */
+  whenRoom(): Promise<void> {
+    if (this.usedBytes < this.limit && this.waiters.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.roomListeners.push(resolve));
+  }
+
+  get hasRoom(): boolean {
+    return this.usedBytes < this.limit && this.waiters.length === 0;
+  }
+
+  private serve(): void {
+    while (this.waiters.length > 0 && this.usedBytes + this.waiters[0].bytes <= this.limit) {
+      const w = this.waiters.shift()!;
+      this.usedBytes += w.bytes;
+      w.grant();
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import murmurHash3 from 'murmurhash3js-revisited';
+import { murmur2, toPositive } from './murmur2.ts';
+
+/** What a partitioner sees of a record whose partition was not given. */
+export interface PartitionInput<K = unknown, V = unknown> {
+  topic: string;
+  key: K | undefined;
+  keyBytes: Uint8Array | null;
+  value: V;
+  partitionCount: number;
+  /** Partitions that have a leader now; a keyless record should go to one of these. */
+  availablePartitions: readonly number[];
+}
+
+/** A custom partitioner returns a partition in [0, partitionCount). */
+export type PartitionerFn<K = unknown, V = unknown> = (input: PartitionInput<K, V>) => number;
+
+export type PartitionerName = 'default' | 'murmur2' | 'murmur3' | 'round-robin';
+
+/**
+ * Chooses partitions for one stream of records. Keyed records hash their key bytes; keyless
+ * records stick to one partition until `stickyBytes` have gone to it, then move to another
+ * partition at random among those with a leader (KIP-480, with KIP-794's byte-count switch), so
+ * keyless traffic forms full batches instead of many small ones.
+ */
+export class PartitionChooser {
+  private readonly hash: ((key: Uint8Array) => number) | undefined;
+  private readonly roundRobin: boolean;
+  private readonly sticky = new Map<string, { partition: number; bytes: number }>();
+  private readonly counters = new Map<string, number>();
+
+  readonly stickyBytes: number;
+  private readonly random: () => number;
+
+  constructor(name: PartitionerName, stickyBytes: number, random: () => number = Math.random) {
+    this.hash = name === 'murmur3' ? murmur3 : name === 'round-robin' ? undefined : murmur2;
+    this.roundRobin = name === 'round-robin';
+    this.stickyBytes = stickyBytes;
+    this.random = random;
+  }
+
+  /** `size` is the record's estimated size in its batch, counted toward the sticky switch. */
+  choose(topic: string, keyBytes: Uint8Array | null, size: number, partitionCount: number, available: readonly number[]): number {
+    if (this.roundRobin) return this.nextRoundRobin(topic, partitionCount, available);
+    if (keyBytes !== null && this.hash) return toPositive(this.hash(keyBytes)) % partitionCount;
+    let state = this.sticky.get(topic);
+    if (state === undefined || state.partition >= partitionCount) {
+      state = { partition: this.pick(partitionCount, available), bytes: 0 };
+      this.sticky.set(topic, state);
+    }
+    const partition = state.partition;
+    state.bytes += size;
+    if (state.bytes >= this.stickyBytes) {
+      state.partition = this.pick(partitionCount, available);
+      state.bytes = 0;
+    }
+    return partition;
+  }
+
+  private pick(partitionCount: number, available: readonly number[]): number {
+    const r = Math.floor(this.random() * 0x7fffffff);
+    return available.length > 0 ? available[r % available.length] : r % partitionCount;
+  }
+
+  private nextRoundRobin(topic: string, partitionCount: number, available: readonly number[]): number {
+    const n = this.counters.get(topic) ?? 0;
+    this.counters.set(topic, n + 1);
+    return available.length > 0 ? available[n % available.length] : n % partitionCount;
+  }
+}
+
+/** MurmurHash3 x86 32-bit, seed 0, as a signed int (opt-in: not what Java's client uses). */
+function murmur3(key: Uint8Array): number {
+  return murmurHash3.x86.hash32(key) | 0;
+}

@@ -1,0 +1,123 @@
+import { Subject, type Observable, type Subscription } from 'rxjs';
+import { Cluster } from '../cluster/cluster.ts';
+import { RecordBatchBuilderPool } from '../record/batch-builder.ts';
+import { resolveConfig, type ProducerConfig, type ResolvedConfig } from './config.ts';
+import { ProducerClosedError } from './errors.ts';
+import { MemoryBudget } from './memory.ts';
+import type { ProducerRecord, RecordMetadata, RecordResult } from './record.ts';
+import { Sender } from './sender.ts';
+import type { RawValue, Serializer } from './serializers.ts';
+
+/**
+ * What a pipeline built by `toKafka()` (kafkarx/operators) needs from the producer; passed in so
+ * the producer layer does not depend on the operators above it.
+ */
+export type PipelineFactory = (producer: Producer, records: Observable<ProducerRecord<RawValue, RawValue, Deferred>>) => Observable<RecordResult<Deferred>>;
+
+/** A `send()` call waiting for its record's result. */
+export interface Deferred {
+  resolve(meta: RecordMetadata<unknown>): void;
+  reject(error: Error): void;
+  passthrough: unknown;
+}
+
+/**
+ * A Kafka producer: the brokers it talks to, its memory budget, and the sender that all of its
+ * streams share. Records go in through `toKafka(producer)` (kafkarx/operators) or `send()`.
+ */
+export class Producer {
+  readonly config: ResolvedConfig;
+  readonly cluster: Cluster;
+  readonly memory: MemoryBudget;
+  readonly builders: RecordBatchBuilderPool;
+  readonly sender: Sender;
+  private readonly flushers = new Set<() => void>();
+  private closing: Promise<void> | undefined;
+  private sendInput: Subject<ProducerRecord<RawValue, RawValue, Deferred>> | undefined;
+  private sendPipeline: Subscription | undefined;
+  private readonly unanswered = new Set<Deferred>();
+  private readonly pipelineFactory: PipelineFactory | undefined;
+
+  constructor(config: ProducerConfig, pipelineFactory?: PipelineFactory) {
+    this.config = resolveConfig(config);
+    this.cluster = new Cluster(this.config);
+    this.memory = new MemoryBudget(this.config.bufferMemory);
+    this.builders = new RecordBatchBuilderPool(this.config.batchBytes);
+    this.sender = new Sender(this.cluster, this.config, this.memory, this.builders);
+    this.pipelineFactory = pipelineFactory;
+  }
+
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /**
+   * Sends one record; resolves with its metadata once acknowledged. Records sent together share
+   * batches and requests, as with the Java client's send(). Serializers, when given, turn the key
+   * and value into bytes first; otherwise they must be strings, bytes or null.
+   */
+  send<K = RawValue, V = RawValue, P = unknown>(record: ProducerRecord<K, V, P>, serializers: { key?: Serializer<K>; value?: Serializer<V> } = {}): Promise<RecordMetadata<P>> {
+    if (this.closing) return Promise.reject(new ProducerClosedError());
+    if (!this.pipelineFactory) return Promise.reject(new Error('this producer was created without a pipeline: use createProducer() from kafkarx'));
+    return new Promise((resolve, reject) => {
+      let key: RawValue;
+      let value: RawValue;
+      try {
+        key = serializers.key && record.key !== undefined ? serializers.key(record.key, record.topic) : (record.key as RawValue);
+        value = serializers.value ? serializers.value(record.value, record.topic) : (record.value as RawValue);
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      const input = this.ensureSendPipeline();
+      const deferred: Deferred = { resolve: resolve as Deferred['resolve'], reject, passthrough: record.passthrough };
+      this.unanswered.add(deferred);
+      input.next({ ...record, key, value, passthrough: deferred });
+    });
+  }
+
+  /** Sends every open batch now rather than at its linger time; resolves when all are acknowledged. */
+  async flush(): Promise<void> {
+    for (const f of this.flushers) f();
+    await this.sender.whenIdle();
+  }
+
+  /** Flushes, then closes every connection. Sending afterwards fails with ProducerClosedError. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.sendInput?.complete();
+      await this.flush();
+      this.sendPipeline?.unsubscribe();
+      await this.cluster.close();
+    })();
+    return this.closing;
+  }
+
+  /** The batch stage registers here so `flush()` can close its open batches at once. */
+  registerFlusher(flush: () => void): () => void {
+    this.flushers.add(flush);
+    return () => this.flushers.delete(flush);
+  }
+
+  private ensureSendPipeline(): Subject<ProducerRecord<RawValue, RawValue, Deferred>> {
+    if (this.sendInput) return this.sendInput;
+    const input = new Subject<ProducerRecord<RawValue, RawValue, Deferred>>();
+    this.sendInput = input;
+    this.sendPipeline = this.pipelineFactory!(this, input).subscribe({
+      next: (r) => {
+        const d = (r.ok ? r.metadata.passthrough : r.record.passthrough) as Deferred;
+        this.unanswered.delete(d);
+        if (r.ok) d.resolve({ ...r.metadata, passthrough: d.passthrough });
+        else d.reject(r.error);
+      },
+      // Only a fatal error ends the shared pipeline: it answers every waiting send(), and the
+      // next send() builds a new pipeline.
+      error: (e: Error) => {
+        this.sendInput = undefined;
+        for (const d of this.unanswered) d.reject(e);
+        this.unanswered.clear();
+      },
+    });
+    return input;
+  }
+}
