@@ -26,7 +26,7 @@ interface Open<P> {
 export function batch<P>(producer: Producer, options: BatchOptions = {}): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
   const batchBytes = options.batchBytes ?? producer.config.batchBytes;
   const lingerMs = options.lingerMs ?? producer.config.lingerMs;
-  const scheduler = options.scheduler ?? asyncScheduler;
+  const scheduler = options.scheduler ?? producer.config.scheduler ?? asyncScheduler;
   return operate((source, subscriber) => {
     // topic -> partition -> open batch; two lookups beat building a "topic-partition" key per record.
     const open = new Map<string, Array<Open<P> | undefined>>();
@@ -45,6 +45,12 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}): Operat
       return entry;
     };
 
+    const emitAll = () => {
+      for (const partitions of open.values()) for (const entry of partitions) if (entry) emit(entry);
+    };
+    // producer.flush() sends open batches now instead of at their linger time.
+    const unregister = producer.registerFlusher(emitAll);
+
     const subscription = source.subscribe(forward(subscriber, (record: OutgoingRecord<P>) => {
       if (record.error) {
         subscriber.next(record);
@@ -61,11 +67,12 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}): Operat
       entry.batch.records.push(record);
       if (entry.batch.builder.isFull(batchBytes)) emit(entry);
     }, () => {
-      for (const partitions of open.values()) for (const entry of partitions) if (entry) emit(entry);
+      emitAll();
       subscriber.complete();
     }));
 
     return () => {
+      unregister();
       subscription.unsubscribe();
       // Batches never handed on die here: give back their memory and buffers.
       for (const partitions of open.values()) {

@@ -1,38 +1,58 @@
 import type { Readable } from 'node:stream';
-import { from as fromAsync } from 'ix/asynciterable';
 import { fromNodeStream } from 'ix/asynciterable/fromnodestream';
-import { Observable } from 'rxjs';
+import { Observable, type Subscriber } from 'rxjs';
 import type { Producer } from '../src/producer/producer.ts';
 
 /**
- * An Observable over a source that can wait — an AsyncIterable, an Iterable or a Node Readable —
- * that reads the next item only while the producer's memory budget has room. This is real
- * backpressure: nothing is dropped and memory stays flat however fast the source could go.
+ * An Observable over a source that can wait — an Iterable, an AsyncIterable or a Node Readable
+ * (read through ix's fromNodeStream, so the stream stays paused between reads) — that takes the
+ * next item only while the producer's memory budget has room. This is real backpressure: nothing
+ * is dropped and memory stays flat however fast the source could go.
  */
-export function fromPullSource<T>(source: AsyncIterable<T> | Iterable<T> | Readable, producer: Producer): Observable<T> {
+export function fromPullSource<T>(source: Iterable<T> | AsyncIterable<T> | Readable, producer: Producer): Observable<T> {
   return new Observable<T>((subscriber) => {
-    const iterable: AsyncIterable<T> = isReadable(source) ? (fromNodeStream(source) as unknown as AsyncIterable<T>) : fromAsync(source);
-    const iterator = iterable[Symbol.asyncIterator]();
-    let stopped = false;
-    void (async () => {
-      try {
-        while (!stopped) {
-          if (!producer.memory.hasRoom) await producer.memory.whenRoom();
-          if (stopped) break;
-          const next = await iterator.next();
-          if (next.done || stopped) break;
-          subscriber.next(next.value);
-        }
-        subscriber.complete();
-      } catch (e) {
-        subscriber.error(e);
-      }
-    })();
+    const state = { stopped: false };
+    const run = isReadable(source)
+      ? pullAsync((fromNodeStream(source) as unknown as AsyncIterable<T>)[Symbol.asyncIterator](), producer, subscriber, state)
+      : Symbol.asyncIterator in source
+        ? pullAsync(source[Symbol.asyncIterator](), producer, subscriber, state)
+        : pullSync((source as Iterable<T>)[Symbol.iterator](), producer, subscriber, state);
+    run.then(() => subscriber.complete(), (e) => subscriber.error(e));
     return () => {
-      stopped = true;
-      void iterator.return?.();
+      state.stopped = true;
     };
   });
+}
+
+/** A synchronous source is read in a plain loop while there is room: no Promise per item. */
+async function pullSync<T>(it: Iterator<T>, producer: Producer, subscriber: Subscriber<T>, state: { stopped: boolean }): Promise<void> {
+  try {
+    for (;;) {
+      while (producer.memory.hasRoom && !state.stopped) {
+        const next = it.next();
+        if (next.done) return;
+        subscriber.next(next.value);
+      }
+      if (state.stopped) return;
+      await producer.memory.whenRoom();
+    }
+  } finally {
+    if (state.stopped) it.return?.();
+  }
+}
+
+async function pullAsync<T>(it: AsyncIterator<T>, producer: Producer, subscriber: Subscriber<T>, state: { stopped: boolean }): Promise<void> {
+  try {
+    for (;;) {
+      if (!producer.memory.hasRoom) await producer.memory.whenRoom();
+      if (state.stopped) return;
+      const next = await it.next();
+      if (next.done || state.stopped) return;
+      subscriber.next(next.value);
+    }
+  } finally {
+    if (state.stopped) await it.return?.();
+  }
 }
 
 function isReadable(source: unknown): source is Readable {

@@ -5,5 +5,5 @@ export { partition, type PartitionOptions } from './partition.ts';
 export { batch, type BatchOptions } from './batch.ts';
 export { compress, type CompressOptions } from './compress.ts';
 export { send } from './send.ts';
-export { results } from './results.ts';
+export { results, recordMetadata } from './results.ts';
 export { fromPullSource } from './from-pull-source.ts';

@@ -2,6 +2,7 @@ import type { MonoTypeOperatorFunction } from 'rxjs';
 import { InvalidRecordError } from '../src/producer/errors.ts';
 import { PartitionChooser, type PartitionerFn, type PartitionerName } from '../src/producer/partitioners.ts';
 import type { Producer } from '../src/producer/producer.ts';
+import { Fifo } from '../src/producer/fifo.ts';
 import type { OutgoingRecord } from '../src/producer/record.ts';
 import { UnknownPartitionError, type TopicInfo } from '../src/cluster/metadata.ts';
 import { forward, operate } from './internal/operate.ts';
@@ -23,7 +24,7 @@ export function partition<P>(producer: Producer, options: PartitionOptions = {})
   return operate((source, subscriber) => {
     const chooser = typeof partitioner === 'string' ? new PartitionChooser(partitioner, producer.config.batchBytes, options.random) : undefined;
     const custom = typeof partitioner === 'function' ? partitioner : undefined;
-    const waiting = new Map<string, OutgoingRecord<P>[]>();
+    const waiting = new Map<string, Fifo<OutgoingRecord<P>>>();
     // One metadata wait per topic at a time; an answer for an older wait is ignored.
     const waits = new Map<string, object>();
     let sourceDone = false;
@@ -63,12 +64,12 @@ export function partition<P>(producer: Producer, options: PartitionOptions = {})
       const queue = waiting.get(name);
       if (queue) {
         const topic = producer.cluster.topic(name);
-        while (queue.length > 0 && topic && emit(queue[0], topic)) queue.shift();
+        while (queue.length > 0 && topic && emit(queue.peek()!, topic)) queue.shift();
         if (queue.length === 0) {
           waiting.delete(name);
           waits.delete(name);
         } else {
-          awaitTopic(name, queue[0]);
+          awaitTopic(name, queue.peek()!);
         }
       }
       if (sourceDone && waiting.size === 0) subscriber.complete();
@@ -116,7 +117,9 @@ export function partition<P>(producer: Producer, options: PartitionOptions = {})
       }
       const topic = producer.cluster.topic(record.topic);
       if (topic && emit(record, topic)) return;
-      waiting.set(record.topic, [record]);
+      const fifo = new Fifo<OutgoingRecord<P>>();
+      fifo.push(record);
+      waiting.set(record.topic, fifo);
       awaitTopic(record.topic, record);
     }, () => {
       sourceDone = true;

@@ -2,6 +2,7 @@ import { asyncScheduler, type MonoTypeOperatorFunction, type SchedulerLike, type
 import { RECORD_BATCH_OVERHEAD } from '../src/record/batch-format.ts';
 import { BufferExhaustedError, RecordTooLargeError } from '../src/producer/errors.ts';
 import type { Producer } from '../src/producer/producer.ts';
+import { Fifo } from '../src/producer/fifo.ts';
 import type { OutgoingRecord } from '../src/producer/record.ts';
 import { forward, operate } from './internal/operate.ts';
 
@@ -11,10 +12,10 @@ import { forward, operate } from './internal/operate.ts';
  * full, records wait in order up to `maxBlockMs` and then fail with BufferExhaustedError: a source
  * that can be paused should be read with `fromPullSource`, which waits instead of piling up here.
  */
-export function reserve<P>(producer: Producer, scheduler: SchedulerLike = asyncScheduler): MonoTypeOperatorFunction<OutgoingRecord<P>> {
+export function reserve<P>(producer: Producer, scheduler: SchedulerLike = producer.config.scheduler ?? asyncScheduler): MonoTypeOperatorFunction<OutgoingRecord<P>> {
   const { memory, config } = producer;
   return operate((source, subscriber) => {
-    const waiting: Array<{ record: OutgoingRecord<P>; deadline: number }> = [];
+    const waiting = new Fifo<{ record: OutgoingRecord<P>; deadline: number }>();
     let cancelWait: (() => void) | undefined;
     let timer: Subscription | undefined;
     let sourceDone = false;
@@ -37,7 +38,7 @@ export function reserve<P>(producer: Producer, scheduler: SchedulerLike = asyncS
 
     const drain = () => {
       while (waiting.length > 0 && cancelWait === undefined) {
-        const head = waiting[0];
+        const head = waiting.peek()!;
         if (admit(head.record)) {
           waiting.shift();
           subscriber.next(head.record);
@@ -94,7 +95,7 @@ export function reserve<P>(producer: Producer, scheduler: SchedulerLike = asyncS
       subscription.unsubscribe();
       cancelWait?.();
       timer?.unsubscribe();
-      waiting.length = 0;
+      waiting.clear();
     };
   });
 }

@@ -10,28 +10,44 @@ import { forward, operate } from './internal/operate.ts';
 export function results<P, R = unknown>(): OperatorFunction<BatchOrFailure<P>, RecordResult<P, R>> {
   return operate((source, subscriber) =>
     source.subscribe(forward(subscriber, (item: BatchOrFailure<P>) => {
-      if (!isBatch(item)) {
-        subscriber.next({ ok: false, error: item.error!, record: item.source as R });
-        return;
-      }
-      const { records, error, topic, partition, baseOffset, logAppendTime } = item;
-      for (let i = 0; i < records.length; i++) {
-        const r = records[i];
-        if (error) {
-          subscriber.next({ ok: false, error, record: r.source as R });
-          continue;
-        }
-        const metadata: RecordMetadata<P> = {
-          topic,
-          partition,
-          offset: baseOffset < 0 ? -1 : baseOffset + i,
-          timestamp: logAppendTime >= 0 ? logAppendTime : r.timestamp,
-          serializedKeySize: r.key === null ? -1 : r.key.length,
-          serializedValueSize: r.value === null ? -1 : r.value.length,
-        };
-        if (r.passthrough !== undefined) metadata.passthrough = r.passthrough;
-        subscriber.next({ ok: true, metadata });
-      }
+      eachResult<P, R>(item, (metadata) => subscriber.next({ ok: true, metadata }), (error, record) => subscriber.next({ ok: false, error, record }));
     })),
   );
+}
+
+/**
+ * One RecordMetadata per acknowledged record, without a result wrapper; each failed record goes
+ * to `onFailure` instead (the default error mode of toKafka decides what that means).
+ */
+export function recordMetadata<P, R = unknown>(onFailure: (error: Error, record: R) => void): OperatorFunction<BatchOrFailure<P>, RecordMetadata<P>> {
+  return operate((source, subscriber) =>
+    source.subscribe(forward(subscriber, (item: BatchOrFailure<P>) => {
+      eachResult<P, R>(item, (metadata) => subscriber.next(metadata), onFailure);
+    })),
+  );
+}
+
+function eachResult<P, R>(item: BatchOrFailure<P>, ok: (metadata: RecordMetadata<P>) => void, failed: (error: Error, record: R) => void): void {
+  if (!isBatch(item)) {
+    failed(item.error!, item.source as R);
+    return;
+  }
+  const { records, error, topic, partition, baseOffset, logAppendTime } = item;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
+    if (error) {
+      failed(error, r.source as R);
+      continue;
+    }
+    const metadata: RecordMetadata<P> = {
+      topic,
+      partition,
+      offset: baseOffset < 0 ? -1 : baseOffset + i,
+      timestamp: logAppendTime >= 0 ? logAppendTime : r.timestamp,
+      serializedKeySize: r.key === null ? -1 : r.key.length,
+      serializedValueSize: r.value === null ? -1 : r.value.length,
+    };
+    if (r.passthrough !== undefined) metadata.passthrough = r.passthrough;
+    ok(metadata);
+  }
 }

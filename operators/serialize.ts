@@ -23,19 +23,22 @@ export function serialize<K = RawValue, V = RawValue, P = unknown>(options: Seri
   const keySerializer = (options.key ?? raw()) as Serializer<K>;
   const valueSerializer = (options.value ?? raw()) as Serializer<V>;
   const now = options.now ?? Date.now;
-  return operate((source, subscriber) =>
-    source.subscribe(forward(subscriber, (record: ProducerRecord<K, V, P>) => {
-      subscriber.next(toOutgoing(record, keySerializer, valueSerializer, now));
-    })),
-  );
+  return operate((source, subscriber) => {
+    // Streams mostly write to a handful of topics: check each name once, not once per record.
+    const legal = new Set<string>();
+    return source.subscribe(forward(subscriber, (record: ProducerRecord<K, V, P>) => {
+      subscriber.next(toOutgoing(record, keySerializer, valueSerializer, now, legal));
+    }));
+  });
 }
 
-function toOutgoing<K, V, P>(record: ProducerRecord<K, V, P>, keySerializer: Serializer<K>, valueSerializer: Serializer<V>, now: () => number): OutgoingRecord<P> {
+function toOutgoing<K, V, P>(record: ProducerRecord<K, V, P>, keySerializer: Serializer<K>, valueSerializer: Serializer<V>, now: () => number, legal: Set<string>): OutgoingRecord<P> {
   if (record === null || typeof record !== 'object') {
     return OutgoingRecord.failed(record, String(record), new InvalidRecordError(`a record must be an object with topic and value, got ${record === null ? 'null' : typeof record}`));
   }
   const topic = record.topic;
-  const topicProblem = checkTopic(topic);
+  const topicProblem = legal.has(topic) ? undefined : checkTopic(topic);
+  if (topicProblem === undefined && legal.size < 10_000) legal.add(topic);
   if (topicProblem) return OutgoingRecord.failed(record, String(topic), new InvalidRecordError(topicProblem, { topic: String(topic) }, ErrorCode.INVALID_TOPIC_EXCEPTION), record.passthrough);
   const partition = record.partition ?? -1;
   if (record.partition !== undefined && (!Number.isInteger(partition) || partition < 0 || partition > 0x7fffffff)) {

@@ -7,7 +7,7 @@ import { batch, type BatchOptions } from './batch.ts';
 import { compress, type CompressOptions } from './compress.ts';
 import { partition, type PartitionOptions } from './partition.ts';
 import { reserve } from './reserve.ts';
-import { results } from './results.ts';
+import { recordMetadata, results } from './results.ts';
 import { send } from './send.ts';
 import { serialize, type SerializeOptions } from './serialize.ts';
 
@@ -19,7 +19,7 @@ export interface ToKafkaOptions<K, V> extends SerializeOptions<K, V>, PartitionO
    * (authentication, authorization, fencing) end the stream in both modes.
    */
   errorMode?: 'error' | 'results';
-  /** For the time-based stages (linger, buffer wait); tests pass a TestScheduler. */
+  /** For the time-based stages (linger, buffer wait); default: the producer's `scheduler`, else real time. */
   scheduler?: SchedulerLike;
 }
 
@@ -31,38 +31,31 @@ export interface ToKafkaOptions<K, V> extends SerializeOptions<K, V>, PartitionO
 export function toKafka<K = RawValue, V = RawValue, P = unknown>(producer: Producer, options?: ToKafkaOptions<K, V> & { errorMode?: 'error' }): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P>>;
 export function toKafka<K = RawValue, V = RawValue, P = unknown>(producer: Producer, options: ToKafkaOptions<K, V> & { errorMode: 'results' }): OperatorFunction<ProducerRecord<K, V, P>, RecordResult<P, ProducerRecord<K, V, P>>>;
 export function toKafka<K, V, P>(producer: Producer, options: ToKafkaOptions<K, V> = {}): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>> {
-  const pipeline = (source: Observable<ProducerRecord<K, V, P>>) => source.pipe(
+  if (!options.scheduler && producer.config.scheduler) options = { ...options, scheduler: producer.config.scheduler };
+  const batches = (source: Observable<ProducerRecord<K, V, P>>) => source.pipe(
     serialize<K, V, P>({ ...options, now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined) }),
     reserve<P>(producer, options.scheduler),
     partition<P>(producer, options),
     batch<P>(producer, options),
     compress<P>(producer, options),
     send<P>(producer),
-    results<P, ProducerRecord<K, V, P>>(),
   );
   if (options.errorMode === 'results') {
-    return (source) => pipeline(source).pipe(failOn(isFatal));
+    return (source) => batches(source).pipe(results<P, ProducerRecord<K, V, P>>(), failOn(isFatal));
   }
   return (source) => defer(() => {
     // On the first failure, stop reading the source but let what was accepted finish sending.
     const stop = new Subject<void>();
     let failure: Error | undefined;
     return new Observable<RecordMetadata<P>>((subscriber) =>
-      pipeline(source.pipe(takeUntil(stop))).subscribe({
-        next(r) {
-          if (r.ok) {
-            subscriber.next(r.metadata);
-            return;
-          }
-          if (isFatal(r.error)) {
-            subscriber.error(r.error);
-            return;
-          }
-          if (!failure) {
-            failure = r.error;
-            stop.next();
-          }
-        },
+      batches(source.pipe(takeUntil(stop))).pipe(recordMetadata<P, ProducerRecord<K, V, P>>((error) => {
+        if (isFatal(error)) subscriber.error(error);
+        else if (!failure) {
+          failure = error;
+          stop.next();
+        }
+      })).subscribe({
+        next: (m) => subscriber.next(m),
         error: (e) => subscriber.error(e),
         complete: () => (failure ? subscriber.error(failure) : subscriber.complete()),
       }),

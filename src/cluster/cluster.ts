@@ -58,11 +58,9 @@ export class Cluster {
     this.opts = opts;
   }
 
-  /** The cached metadata of a topic, if any; stale metadata is refreshed in the background. */
+  /** The cached metadata of a topic, if any (refreshed every `metadataMaxAgeMs` in the background). */
   topic(name: string): TopicInfo | undefined {
-    const info = this.topics.get(name);
-    if (info && Date.now() - info.fetchedAt > this.opts.metadataMaxAgeMs) this.requestUpdate();
-    return info;
+    return this.topics.get(name);
   }
 
   leader(topic: string, partition: number): number {
@@ -315,10 +313,12 @@ export class Cluster {
   }
 }
 
-/** Exponential backoff with ±20% jitter, as the Java client's ExponentialBackoff. */
-export function backoffMs(opts: { retryBackoffMs: number; retryBackoffMaxMs: number }, attempts: number): number {
-  if (attempts <= 0) return opts.retryBackoffMs;
-  return jitter(Math.min(opts.retryBackoffMaxMs, opts.retryBackoffMs * 2 ** attempts));
+/**
+ * The wait before retry number `retries` + 1: retryBackoffMs doubling per retry up to
+ * retryBackoffMaxMs, with ±20% jitter, as the Java client's ExponentialBackoff (KIP-580).
+ */
+export function backoffMs(opts: { retryBackoffMs: number; retryBackoffMaxMs: number }, retries: number): number {
+  return jitter(Math.min(opts.retryBackoffMaxMs, opts.retryBackoffMs * 2 ** Math.max(0, retries)));
 }
 
 function jitter(ms: number): number {

@@ -12,6 +12,8 @@ export class ProducerBatch<P = unknown> {
   readonly builder: RecordBatchBuilder;
   readonly records: OutgoingRecord<P>[] = [];
   readonly createdAt: number;
+  /** Position in the sender's intake, which orders a partition's batches. */
+  sequence = 0;
   /** Sends so far; a retry keeps the batch (and, with idempotence, its sequence). */
   attempts = 0;
   /** Filled in when the broker acknowledges: the first record's offset (-1 for acks=0). */

@@ -1,4 +1,5 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import type { SchedulerLike } from 'rxjs';
 import { codecFor } from '../codec/registry.ts';
 import { validateLevel } from '../codec/levels.ts';
 import type { CompressionName } from '../codec/types.ts';
@@ -40,11 +41,17 @@ export interface ProducerConfig {
   tls?: TlsOptions | boolean;
   /** Codec for every batch: 'none' (default), 'gzip', 'snappy', 'lz4' or 'zstd'. */
   compression?: CompressionName;
+  /**
+   * Virtual time for the producer's timers (retry backoff, delivery timeout, linger), for tests
+   * with RxJS's TestScheduler. Real time when absent.
+   */
+  scheduler?: SchedulerLike;
   /** The codec's level (gzip 1-9, lz4 1-17, zstd -131072..22); the codec's default when absent. */
   compressionLevel?: number;
 }
 
-export interface ResolvedConfig extends Required<Omit<ProducerConfig, 'tls' | 'acks' | 'partitioner' | 'compressionLevel'>> {
+export interface ResolvedConfig extends Required<Omit<ProducerConfig, 'tls' | 'acks' | 'partitioner' | 'compressionLevel' | 'scheduler'>> {
+  scheduler: SchedulerLike | undefined;
   compressionLevel: number | undefined;
   acks: 0 | 1 | -1;
   partitioner: PartitionerName | PartitionerFn<any, any>;
@@ -75,7 +82,7 @@ export function resolveConfig(config: ProducerConfig): ResolvedConfig {
   if (!config || !Array.isArray(config.brokers) || config.brokers.length === 0) {
     throw new ConfigError('brokers: give at least one bootstrap address, e.g. ["127.0.0.1:9092"]');
   }
-  const known = new Set([...Object.keys(DEFAULTS), 'brokers', 'acks', 'partitioner', 'tls', 'compression', 'compressionLevel']);
+  const known = new Set([...Object.keys(DEFAULTS), 'brokers', 'acks', 'partitioner', 'tls', 'compression', 'compressionLevel', 'scheduler']);
   for (const key of Object.keys(config)) {
     if (!known.has(key)) throw new ConfigError(`unknown producer setting ${JSON.stringify(key)}`);
   }
@@ -97,6 +104,7 @@ export function resolveConfig(config: ProducerConfig): ResolvedConfig {
     throw new ConfigError(`partitioner: expected 'default', 'murmur2', 'murmur3', 'round-robin' or a function, got ${JSON.stringify(r.partitioner)}`);
   }
   r.tls = config.tls ?? false;
+  r.scheduler = config.scheduler;
   r.compression = codecFor(config.compression ?? 'none').name;
   r.compressionLevel = validateLevel(r.compression, config.compressionLevel);
   r.brokers = config.brokers;

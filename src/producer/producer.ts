@@ -43,7 +43,7 @@ export class Producer {
     this.cluster = new Cluster(this.config);
     this.memory = new MemoryBudget(this.config.bufferMemory);
     this.builders = new RecordBatchBuilderPool(this.config.batchBytes);
-    this.sender = new Sender(this.cluster, this.config, this.memory, this.builders);
+    this.sender = new Sender(this.cluster, this.config, this.memory, this.builders, this.config.scheduler);
     this.pipelineFactory = pipelineFactory;
   }
 

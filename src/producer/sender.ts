@@ -1,3 +1,4 @@
+import type { SchedulerLike, Subscription } from 'rxjs';
 import type { Cluster } from '../cluster/cluster.ts';
 import { backoffMs } from '../cluster/cluster.ts';
 import { Apis } from '../network/apis.ts';
@@ -8,6 +9,7 @@ import type { RecordBatchBuilderPool } from '../record/batch-builder.ts';
 import type { BatchOwner, ProducerBatch } from './batch.ts';
 import type { ResolvedConfig } from './config.ts';
 import { ProducerTimeoutError } from './errors.ts';
+import { Fifo } from './fifo.ts';
 import type { MemoryBudget } from './memory.ts';
 
 /**
@@ -23,15 +25,21 @@ export class Sender {
   private readonly memory: MemoryBudget;
   private readonly builders: RecordBatchBuilderPool;
   /** Batches waiting to be sent, per partition ("topic\0partition"), oldest first. */
-  private readonly queues = new Map<string, ProducerBatch[]>();
+  private readonly queues = new Map<string, Fifo<ProducerBatch>>();
   private inFlightBatches = 0;
+  /** Enqueue order, so retried batches return to their place among their partition's batches. */
+  private enqueued = 0;
   private drainScheduled = false;
-  private wakeup: NodeJS.Timeout | undefined;
+  private wakeup: Subscription | undefined;
   private readonly idleListeners: Array<() => void> = [];
   /** Brokers whose connection is being opened: draining to them waits for it. */
   private readonly connecting = new Set<number>();
 
-  constructor(cluster: Cluster, config: ResolvedConfig, memory: MemoryBudget, builders: RecordBatchBuilderPool) {
+  /** Virtual time in tests; real timers (and setImmediate for draining) otherwise. */
+  private readonly scheduler: SchedulerLike | undefined;
+
+  constructor(cluster: Cluster, config: ResolvedConfig, memory: MemoryBudget, builders: RecordBatchBuilderPool, scheduler?: SchedulerLike) {
+    this.scheduler = scheduler;
     this.cluster = cluster;
     this.config = config;
     this.memory = memory;
@@ -47,25 +55,35 @@ export class Sender {
 
   enqueue<P>(batch: ProducerBatch<P>, owner: BatchOwner<P>): void {
     batch.owner = owner as BatchOwner;
+    batch.sequence = this.enqueued++;
     const key = `${batch.topic}\0${batch.partition}`;
-    const queue = this.queues.get(key);
-    if (queue) queue.push(batch as ProducerBatch);
-    else this.queues.set(key, [batch as ProducerBatch]);
+    let queue = this.queues.get(key);
+    if (!queue) this.queues.set(key, (queue = new Fifo()));
+    queue.push(batch as ProducerBatch);
     this.scheduleDrain();
   }
 
   /** Drops the queued (not yet written) batches of an owner that went away. */
   cancel(owner: BatchOwner<never>): void {
     for (const [key, queue] of this.queues) {
-      const keep = queue.filter((b) => {
+      queue.retain((b) => {
         if (b.owner !== (owner as unknown)) return true;
         this.release(b);
         return false;
       });
-      if (keep.length === 0) this.queues.delete(key);
-      else this.queues.set(key, keep);
+      if (queue.length === 0) this.queues.delete(key);
     }
     this.notifyIfIdle();
+  }
+
+  private now(): number {
+    return this.scheduler ? this.scheduler.now() : Date.now();
+  }
+
+  private timer(work: () => void, delay: number): Subscription {
+    if (this.scheduler) return this.scheduler.schedule(work, delay);
+    const t = setTimeout(work, delay);
+    return { unsubscribe: () => clearTimeout(t) } as Subscription;
   }
 
   /** Resolves once nothing is queued or in flight. */
@@ -77,20 +95,27 @@ export class Sender {
   private scheduleDrain(): void {
     if (this.drainScheduled) return;
     this.drainScheduled = true;
-    // setImmediate, not a microtask: every batch closed in this turn joins the same requests.
-    setImmediate(() => {
+    const run = () => {
       this.drainScheduled = false;
       this.drain();
-    });
+    };
+    // setImmediate, not a microtask: batches closed by every I/O event of this turn join the same requests.
+    if (this.scheduler) this.scheduler.schedule(run);
+    else setImmediate(run);
   }
 
   private drain(): void {
-    const now = Date.now();
+    const now = this.now();
     let nextWakeup = Infinity;
-    const perNode = new Map<number, ProducerBatch[]>();
+    // Partition queues whose head may go now, by the broker leading them.
+    const perNode = new Map<number, Fifo<ProducerBatch>[]>();
     let needMetadata = false;
     for (const [key, queue] of this.queues) {
-      const head = queue[0];
+      const head = queue.peek();
+      if (!head) {
+        this.queues.delete(key);
+        continue;
+      }
       const deadline = head.createdAt + this.config.deliveryTimeoutMs;
       if (now >= deadline) {
         queue.shift();
@@ -110,22 +135,42 @@ export class Sender {
         continue;
       }
       const list = perNode.get(leader);
-      if (list) list.push(head);
-      else perNode.set(leader, [head]);
+      if (list) list.push(queue);
+      else perNode.set(leader, [queue]);
     }
     if (needMetadata) this.cluster.requestUpdate();
-    for (const [nodeId, heads] of perNode) this.drainNode(nodeId, heads);
-    if (this.wakeup) clearTimeout(this.wakeup);
-    this.wakeup = nextWakeup === Infinity ? undefined : setTimeout(() => this.drain(), Math.max(1, nextWakeup - now));
+    for (const [nodeId, queues] of perNode) this.drainNode(nodeId, queues, now);
+    this.wakeup?.unsubscribe();
+    this.wakeup = nextWakeup === Infinity ? undefined : this.timer(() => this.drain(), Math.max(1, nextWakeup - now));
     this.notifyIfIdle();
   }
 
-  private drainNode(nodeId: number, heads: ProducerBatch[]): void {
+  private drainNode(nodeId: number, queues: Fifo<ProducerBatch>[], now: number): void {
     const conn = this.cluster.readyConnection(nodeId);
-    if (conn) {
-      this.sendTo(conn, heads);
+    if (!conn) {
+      this.connect(nodeId, queues);
       return;
     }
+    // As many requests as the connection may have in flight, each with at most one batch per
+    // partition (the broker appends a partition's batches in request order).
+    while (conn.connection.pending < this.config.maxInFlight) {
+      const batches: ProducerBatch[] = [];
+      let size = 0;
+      for (const queue of queues) {
+        const head = queue.peek();
+        if (!head || head.retryAt > now) continue;
+        const bytes = head.builder.bytes().length;
+        if (batches.length > 0 && size + bytes > this.config.maxRequestSize) continue;
+        queue.shift();
+        batches.push(head);
+        size += bytes;
+      }
+      if (batches.length === 0) break;
+      this.produce(conn, batches);
+    }
+  }
+
+  private connect(nodeId: number, queues: Fifo<ProducerBatch>[]): void {
     if (this.connecting.has(nodeId)) return;
     this.connecting.add(nodeId);
     this.cluster.connectionTo(nodeId).then(
@@ -136,38 +181,15 @@ export class Sender {
       (e: Error) => {
         this.connecting.delete(nodeId);
         this.cluster.requestUpdate();
-        for (const b of heads) {
-          b.retryAt = Date.now() + backoffMs(this.config, b.attempts + 1);
-          b.lastError = e;
+        for (const queue of queues) {
+          const head = queue.peek();
+          if (!head) continue;
+          head.retryAt = this.now() + backoffMs(this.config, head.attempts);
+          head.lastError = e;
         }
         this.scheduleDrain();
       },
     );
-  }
-
-  private sendTo(conn: BrokerConnection, heads: ProducerBatch[]): void {
-    if (conn.connection.closed) {
-      this.scheduleDrain();
-      return;
-    }
-    while (heads.length > 0 && conn.connection.pending < this.config.maxInFlight) {
-      const batches: ProducerBatch[] = [];
-      let size = 0;
-      while (heads.length > 0) {
-        const b = heads[0];
-        const bytes = b.builder.bytes().length;
-        if (batches.length > 0 && size + bytes > this.config.maxRequestSize) break;
-        heads.shift();
-        // A head drained by an earlier call is no longer at the front of its queue.
-        const queue = this.queues.get(`${b.topic}\0${b.partition}`);
-        if (!queue || queue[0] !== b) continue;
-        queue.shift();
-        if (queue.length === 0) this.queues.delete(`${b.topic}\0${b.partition}`);
-        batches.push(b);
-        size += bytes;
-      }
-      if (batches.length > 0) this.produce(conn, batches);
-    }
   }
 
   private produce(conn: BrokerConnection, batches: ProducerBatch[]): void {
@@ -222,8 +244,8 @@ export class Sender {
         error = new KafkaError(o.errorCode, undefined, { topic: b.topic, partition: b.partition, message: o.errorMessage });
       }
       if (error instanceof KafkaError && error.invalidMetadata) refresh = true;
-      const now = Date.now();
-      const retryAt = now + backoffMs(this.config, b.attempts);
+      const now = this.now();
+      const retryAt = now + backoffMs(this.config, b.attempts - 1);
       if (error instanceof KafkaError && error.retriable && retryAt < b.createdAt + this.config.deliveryTimeoutMs) {
         b.retryAt = retryAt;
         b.lastError = error;
@@ -240,14 +262,9 @@ export class Sender {
   /** A retried batch goes back ahead of younger batches of its partition, keeping their order. */
   private requeue(b: ProducerBatch): void {
     const key = `${b.topic}\0${b.partition}`;
-    const queue = this.queues.get(key);
-    if (!queue) {
-      this.queues.set(key, [b]);
-      return;
-    }
-    let i = 0;
-    while (i < queue.length && queue[i].createdAt <= b.createdAt && queue[i].attempts > 0) i++;
-    queue.splice(i, 0, b);
+    let queue = this.queues.get(key);
+    if (!queue) this.queues.set(key, (queue = new Fifo()));
+    queue.insert(b, (other) => other.sequence > b.sequence);
   }
 
   private finish(b: ProducerBatch, error: Error | null): void {
