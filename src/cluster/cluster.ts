@@ -263,6 +263,9 @@ export class Cluster {
         return undefined;
       });
     }
+    for (const [name, error] of update.pending) {
+      if (error) for (const w of this.waiters.get(name) ?? []) w.last = error;
+    }
     for (const [name, error] of update.failed) {
       this.topics.delete(name);
       this.settle(name, () => ({ error }));

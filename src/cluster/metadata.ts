@@ -35,7 +35,7 @@ export interface MetadataUpdate {
   brokers: BrokerAddress[];
   topics: TopicInfo[];
   /** Topics that are not there yet (being auto-created) or have no leaders: ask again soon. */
-  pending: string[];
+  pending: Map<string, KafkaError | undefined>;
   /** Topics the broker refuses for good (authorization, illegal name): their waiters fail. */
   failed: Map<string, KafkaError>;
 }
@@ -46,14 +46,14 @@ export function readMetadata(res: MetadataResponse, now: number): MetadataUpdate
   const update: MetadataUpdate = {
     brokers: res.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })),
     topics: [],
-    pending: [],
+    pending: new Map(),
     failed: new Map(),
   };
   for (const t of res.topics) {
     const name = t.name ?? '';
     if (t.errorCode !== ErrorCode.NONE) {
       const error = new KafkaError(t.errorCode, undefined, { topic: name });
-      if (RETRY_TOPIC.has(t.errorCode) || error.retriable) update.pending.push(name);
+      if (RETRY_TOPIC.has(t.errorCode) || error.retriable) update.pending.set(name, error);
       else update.failed.set(name, error);
       continue;
     }
@@ -65,7 +65,7 @@ export function readMetadata(res: MetadataResponse, now: number): MetadataUpdate
       leaders[p.partitionIndex] = p.errorCode === ErrorCode.LEADER_NOT_AVAILABLE ? -1 : p.leaderId;
       epochs[p.partitionIndex] = p.leaderEpoch;
     }
-    if (count === 0) update.pending.push(name);
+    if (count === 0) update.pending.set(name, undefined);
     else update.topics.push(new TopicInfo(name, leaders, epochs, now));
   }
   return update;
