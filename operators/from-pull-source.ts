@@ -24,22 +24,29 @@ export function fromPullSource<T>(source: Iterable<T> | AsyncIterable<T> | Reada
   });
 }
 
-/** A synchronous source is read in a plain loop while there is room: no Promise per item. */
+/**
+ * A synchronous source is read in a plain loop while there is room: no Promise per item. Every
+ * few thousand items it yields to the event loop, so batches already closed go out while the loop
+ * reads on, instead of after the whole budget was filled.
+ */
 async function pullSync<T>(it: Iterator<T>, producer: Producer, subscriber: Subscriber<T>, state: { stopped: boolean }): Promise<void> {
   try {
     for (;;) {
-      while (producer.memory.hasRoom && !state.stopped) {
+      for (let i = 0; i < YIELD_EVERY && producer.memory.hasRoom && !state.stopped; i++) {
         const next = it.next();
         if (next.done) return;
         subscriber.next(next.value);
       }
       if (state.stopped) return;
-      await producer.memory.whenRoom();
+      if (producer.memory.hasRoom) await new Promise<void>((resolve) => setImmediate(resolve));
+      else await producer.memory.whenRoom();
     }
   } finally {
     if (state.stopped) it.return?.();
   }
 }
+
+const YIELD_EVERY = 4096;
 
 async function pullAsync<T>(it: AsyncIterator<T>, producer: Producer, subscriber: Subscriber<T>, state: { stopped: boolean }): Promise<void> {
   try {
