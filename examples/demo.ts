@@ -65,7 +65,7 @@ try {
     process.stdout.write(`\r  ${acked.toLocaleString().padStart(9)} acknowledged  ${(acked / s).toFixed(0).padStart(7)} records/s  ${(bytes / s / 1e6).toFixed(1).padStart(6)} MB/s  buffered ${(producer.memory.used / 1024).toFixed(0).padStart(6)} KiB`);
   }, 200);
   const ends = await lastValueFrom(fromPullSource(pageViews(RECORDS), producer).pipe(
-    toKafka(producer, { key: (k: string) => Buffer.from(k), value: json<PageView>() }),
+    toKafka(producer, { value: json<PageView>() }),
     tap((m) => {
       acked++;
       bytes += m.serializedValueSize;

@@ -20,7 +20,7 @@ const orders$ = interval(10).pipe(
 
 orders$.pipe(
   map((o) => ({ topic: 'orders', key: o.customerId, value: o, headers: { source: 'web' } })),
-  toKafka(producer, { key: (k: string) => Buffer.from(k), value: json<Order>() }),
+  toKafka(producer, { value: json<Order>() }),
 ).subscribe({
   next: (meta) => console.log(meta.topic, meta.partition, meta.offset),
   error: (e) => {

@@ -1,0 +1,15 @@
+import { createProducer } from 'kafkarx';
+import { toKafka } from 'kafkarx/operators';
+import { range, map, lastValueFrom, count } from 'rxjs';
+const brokers = [process.env.KAFKA_BROKERS ?? '127.0.0.1:34431'];
+const producer = createProducer({ brokers, acks: Number(process.env.ACKS ?? 1) as 1 });
+const value = Buffer.alloc(100, 'a');
+const n = Number(process.env.N ?? 1_000_000);
+const topic = 'perf-' + Date.now();
+await producer.send({ topic, value: 'warm' });
+const iv = setInterval(() => console.log("used", producer.memory.used, "pending", producer.sender.pending), 1000);
+const c0 = process.cpuUsage(); const t0 = performance.now();
+const c = await lastValueFrom(range(0, n).pipe(map((i) => ({ topic, value })), toKafka(producer), count()));
+const t = performance.now() - t0; const cpu = process.cpuUsage(c0);
+console.log(c, (n / t * 1000).toFixed(0), 'rec/s', ((cpu.user + cpu.system) / n * 1000).toFixed(0), 'ns cpu/rec', (t/1000).toFixed(2), 's');
+clearInterval(iv); await producer.close();
