@@ -11,6 +11,7 @@ interface Order {
   total: number;
 }
 
+const topic = process.env.ORDERS_TOPIC ?? 'orders';
 const producer = createProducer({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'shop' });
 
 const orders$ = interval(10).pipe(
@@ -19,7 +20,7 @@ const orders$ = interval(10).pipe(
 );
 
 orders$.pipe(
-  map((o) => ({ topic: 'orders', key: o.customerId, value: o, headers: { source: 'web' } })),
+  map((o) => ({ topic, key: o.customerId, value: o, headers: { source: 'web' } })),
   toKafka(producer, { value: json<Order>() }),
 ).subscribe({
   next: (meta) => console.log(meta.topic, meta.partition, meta.offset),
