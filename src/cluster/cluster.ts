@@ -321,7 +321,7 @@ export class Cluster {
  * retryBackoffMaxMs, with ±20% jitter, as the Java client's ExponentialBackoff (KIP-580).
  */
 export function backoffMs(opts: { retryBackoffMs: number; retryBackoffMaxMs: number }, retries: number): number {
-  return jitter(Math.min(opts.retryBackoffMaxMs, opts.retryBackoffMs * 2 ** Math.max(0, retries)));
+  return Math.min(opts.retryBackoffMaxMs, jitter(opts.retryBackoffMs * 2 ** Math.max(0, retries)));
 }
 
 function jitter(ms: number): number {

@@ -45,9 +45,6 @@ export class MemoryBudget {
     if (bytes <= 0) return;
     this.usedBytes -= bytes;
     this.serve();
-    if (this.usedBytes < this.limit && this.roomListeners.length > 0) {
-      for (const l of this.roomListeners.splice(0)) l();
-    }
   }
 
   /** Resolves once the budget is below its limit: pull-based sources await it before reading on. */
@@ -60,11 +57,15 @@ export class MemoryBudget {
     return this.usedBytes < this.limit && this.waiters.length === 0;
   }
 
+  /** Grants waiters in line while they fit; then, if room is left, wakes the pull-based sources. */
   private serve(): void {
     while (this.waiters.length > 0 && this.usedBytes + this.waiters[0].bytes <= this.limit) {
       const w = this.waiters.shift()!;
       this.usedBytes += w.bytes;
       w.grant();
+    }
+    if (this.hasRoom && this.roomListeners.length > 0) {
+      for (const l of this.roomListeners.splice(0)) l();
     }
   }
 }
