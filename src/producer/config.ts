@@ -109,9 +109,13 @@ export function resolveConfig(config: ProducerConfig): ResolvedConfig {
   r.compressionLevel = validateLevel(r.compression, config.compressionLevel);
   r.brokers = config.brokers;
   r.bootstrap = config.brokers.map(parseAddress);
-  // As the Java client: a record must be able to live through its linger and one request.
+  // As the Java client: a record must be able to live through its linger and one request. Only a
+  // value the user chose is an error; the default is raised to fit.
   if (r.deliveryTimeoutMs < r.lingerMs + r.requestTimeoutMs) {
-    throw new ConfigError(`deliveryTimeoutMs (${r.deliveryTimeoutMs}) must be at least lingerMs + requestTimeoutMs (${r.lingerMs + r.requestTimeoutMs})`);
+    if (config.deliveryTimeoutMs !== undefined) {
+      throw new ConfigError(`deliveryTimeoutMs (${r.deliveryTimeoutMs}) must be at least lingerMs + requestTimeoutMs (${r.lingerMs + r.requestTimeoutMs})`);
+    }
+    r.deliveryTimeoutMs = r.lingerMs + r.requestTimeoutMs;
   }
   if (r.retryBackoffMaxMs < r.retryBackoffMs) r.retryBackoffMaxMs = r.retryBackoffMs;
   return r;
