@@ -1,6 +1,7 @@
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import { ASYNC_MIN_BYTES } from '../src/codec/offload.ts';
-import { codecFor } from '../src/codec/registry.ts';
+import { ConfigError } from '../src/codec/errors.ts';
+import { codecFor, type CodecOptions } from '../src/codec/registry.ts';
 import type { CompressionName } from '../src/codec/types.ts';
 import { validateLevel } from '../src/codec/levels.ts';
 import { isBatch, type BatchOrFailure } from '../src/producer/batch.ts';
@@ -11,6 +12,8 @@ export interface CompressOptions {
   /** Default: the producer's `compression`. */
   compression?: CompressionName;
   level?: number;
+  /** gzip through node:zlib ('zlib', the default) or pako ('pako', pure JavaScript); the bytes Kafka reads are gzip either way. */
+  gzipImpl?: CodecOptions['gzipImpl'];
 }
 
 /**
@@ -20,7 +23,11 @@ export interface CompressOptions {
  */
 export function compress<P>(producer: Producer, options: CompressOptions = {}): MonoTypeOperatorFunction<BatchOrFailure<P>> {
   const name = options.compression ?? producer.config.compression;
-  const codec = codecFor(name);
+  // codecFor treats anything but 'pako' as zlib; a misspelt choice should fail, not pass silently.
+  if (options.gzipImpl !== undefined && options.gzipImpl !== 'zlib' && options.gzipImpl !== 'pako') {
+    throw new ConfigError(`gzipImpl: expected 'zlib' or 'pako', got ${JSON.stringify(options.gzipImpl)}`);
+  }
+  const codec = codecFor(name, { gzipImpl: options.gzipImpl });
   const level = validateLevel(codec.name, options.level ?? (options.compression ? undefined : producer.config.compressionLevel));
   return operate((source, subscriber) => {
     // Items behind a batch still being compressed wait here, so output order is input order.

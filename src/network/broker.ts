@@ -84,25 +84,31 @@ export class BrokerConnection {
 
 /**
  * ApiVersions first, at our highest version. A broker that does not know that version answers
- * UNSUPPORTED_VERSION with its own range for ApiVersions (KIP-511), and we ask again within it.
+ * UNSUPPORTED_VERSION in the version-0 layout with its own range for ApiVersions (KIP-511), and we
+ * ask again at the highest version both speak.
  */
 async function handshake(connection: Connection): Promise<Map<number, VersionRange>> {
   const api = Apis.apiVersions;
   let version = CLIENT_VERSIONS.get(api.key)!.maxVersion;
   for (let attempt = 0; attempt < 2; attempt++) {
+    const asked = version;
     const res = await connection.request({
       apiKey: api.key,
-      apiVersion: version,
-      flexible: api.isFlexible(version),
-      name: `ApiVersions v${version}`,
-      encode: (w) => api.encode(w, version, { clientSoftwareName: 'kafkarx', clientSoftwareVersion: VERSION }),
-      decode: (r) => api.decode(r, version),
+      apiVersion: asked,
+      flexible: api.isFlexible(asked),
+      name: `ApiVersions v${asked}`,
+      encode: (w) => api.encode(w, asked, { clientSoftwareName: 'kafkarx', clientSoftwareVersion: VERSION }),
+      decode: (r) => {
+        const start = r.offset;
+        const refused = r.int16('ApiVersionsResponse.errorCode') === ErrorCode.UNSUPPORTED_VERSION;
+        r.offset = start;
+        return api.decode(r, refused ? 0 : asked);
+      },
     });
     const versions = new Map(res.apiKeys.map((k) => [k.apiKey, { minVersion: k.minVersion, maxVersion: k.maxVersion }]));
     if (res.errorCode === ErrorCode.NONE) return versions;
-    const theirs = versions.get(api.key);
-    if (res.errorCode !== ErrorCode.UNSUPPORTED_VERSION || !theirs || attempt > 0) {
-      throw new KafkaError(res.errorCode, `ApiVersions v${version} to ${connection.address} failed with error code ${res.errorCode}`);
+    if (res.errorCode !== ErrorCode.UNSUPPORTED_VERSION || !versions.has(api.key) || attempt > 0) {
+      throw new KafkaError(res.errorCode, `ApiVersions v${asked} to ${connection.address} failed with error code ${res.errorCode}`);
     }
     version = negotiate(versions, api.key);
   }

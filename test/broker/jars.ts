@@ -47,7 +47,7 @@ function fetchJars(set: (typeof SETS)[number], dir: string, log: (line: string) 
     ['-B', '-q', '-f', join(projectRoot(), 'test', 'broker', set.pom),
       'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies',
       '-DincludeScope=runtime', `-DoutputDirectory=${staging}`],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15 * 60_000 },
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15 * 60_000, env: process.env },
   );
   const jars = existsSync(staging) ? readdirSync(staging).filter((f) => f.endsWith('.jar')) : [];
   if (mvn.status !== 0 || !jars.includes(set.probe)) {
