@@ -1,6 +1,6 @@
-import { interval, lastValueFrom, map, take, tap, toArray } from 'rxjs';
-import { createProducer } from 'kafkarx';
-import { toKafka } from 'kafkarx/operators';
+import { from, interval, lastValueFrom, map, take, tap, toArray } from 'rxjs';
+import { createProducer, murmur2 } from 'kafkarx';
+import { fromPullSource, toKafka } from 'kafkarx/operators';
 import { bootstrap, consumeWithConsoleConsumer, createTopic, uniqueTopic } from '../broker/reference.ts';
 
 test('a connection dropped mid-stream: in-flight batches are retried on a new connection and every record arrives', async () => {
@@ -67,3 +67,43 @@ test('records for a topic that never appears fail with a TimeoutError after maxB
   expect(elapsed).toBeGreaterThanOrEqual(1900);
   expect(elapsed).toBeLessThan(8000);
 }, 30_000);
+
+test('unsubscribing mid-stream withdraws what was not written, frees the buffer, and leaves the producer usable', async () => {
+  const topic = uniqueTopic('unsubscribe');
+  await createTopic(topic, { partitions: 2 });
+  const producer = createProducer({ brokers: bootstrap().split(','), bufferMemory: 1024 * 1024 });
+  const n = 200_000;
+  const key = (i: number) => `k${i % 10}`;
+  function* records() {
+    for (let i = 0; i < n; i++) yield { topic, key: key(i), value: String(i) };
+  }
+  let seen = 0;
+  await new Promise<void>((resolve, reject) => {
+    const subscription = fromPullSource(records(), producer).pipe(toKafka(producer)).subscribe({
+      next: () => {
+        if (++seen === 20_000) {
+          subscription.unsubscribe();
+          resolve();
+        }
+      },
+      error: reject,
+    });
+  });
+  await producer.sender.whenIdle();
+  expect(producer.memory.used).toBe(0);
+  expect(producer.sender.pending).toBe(0);
+  // The producer goes on working; the markers also tell where each partition ends.
+  const markers = await lastValueFrom(from([0, 1].map((partition) => ({ topic, partition, value: 'end' }))).pipe(toKafka(producer), toArray()));
+  await producer.close();
+  const total = markers.reduce((sum, m) => sum + m.offset + 1, 0);
+  expect(total).toBeGreaterThanOrEqual(20_000 + 2);
+  expect(total).toBeLessThan(n);
+  const consumed = await consumeWithConsoleConsumer(topic, { maxRecords: total });
+  // Per partition, what reached the broker is a prefix of what was sent to it: nothing skipped.
+  for (const p of [0, 1]) {
+    const got = consumed.filter((c) => c.partition === p).sort((a, b) => a.offset - b.offset).map((c) => c.value!.toString()).filter((v) => v !== 'end');
+    const sentToP: number[] = [];
+    for (let i = 0; i < n; i++) if ((murmur2(Buffer.from(key(i))) & 0x7fffffff) % 2 === p) sentToP.push(i);
+    expect(got).toEqual(sentToP.slice(0, got.length).map(String));
+  }
+}, 120_000);
