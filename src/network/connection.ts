@@ -150,8 +150,8 @@ export class Connection {
       reject(e as Error);
       return;
     }
-    const frame = Buffer.from(w.subarray());
-    frame.writeInt32BE(frame.length - 4, sizeAt);
+    w.patchInt32(sizeAt, w.length - 4);
+    const frame = w.detach();
     if (!request.decode) {
       this.socket.write(frame, (e) => (e ? reject(networkError(`writing ${request.name} to ${this.address} failed: ${e.message}`)) : resolve(undefined)));
       return;
