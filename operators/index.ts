@@ -7,3 +7,7 @@ export { compress, type CompressOptions } from './compress.ts';
 export { send } from './send.ts';
 export { results, recordMetadata } from './results.ts';
 export { fromPullSource } from './from-pull-source.ts';
+export {
+  transaction, transactions, type Transaction, type TransactionSendOptions, type TransactionsOptions, type TransactionOutcome,
+  type ConsumedPosition, type PositionSelector,
+} from './transaction.ts';

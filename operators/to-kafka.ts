@@ -1,5 +1,5 @@
-import { defer, Observable, Subject, takeUntil, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { isFatal } from '../src/producer/errors.ts';
+import { defer, Observable, Subject, takeUntil, throwError, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { isFatal, outsideTransaction } from '../src/producer/errors.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import type { ProducerRecord, RecordMetadata, RecordResult } from '../src/producer/record.ts';
 import type { RawValue } from '../src/producer/serializers.ts';
@@ -31,6 +31,15 @@ export interface ToKafkaOptions<K, V> extends SerializeOptions<K, V>, PartitionO
 export function toKafka<K = RawValue, V = RawValue, P = unknown>(producer: Producer, options?: ToKafkaOptions<K, V> & { errorMode?: 'error' }): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P>>;
 export function toKafka<K = RawValue, V = RawValue, P = unknown>(producer: Producer, options: ToKafkaOptions<K, V> & { errorMode: 'results' }): OperatorFunction<ProducerRecord<K, V, P>, RecordResult<P, ProducerRecord<K, V, P>>>;
 export function toKafka<K, V, P>(producer: Producer, options: ToKafkaOptions<K, V> = {}): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>> {
+  if (producer.transactions) {
+    const id = producer.transactions.transactionalId;
+    return () => throwError(() => outsideTransaction(id));
+  }
+  return sendPipeline<K, V, P>(producer, options);
+}
+
+/** toKafka's pipeline without the transactional check: a transaction's `tx.send()` is the same. */
+export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOptions<K, V>): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>> {
   if (!options.scheduler && producer.config.scheduler) options = { ...options, scheduler: producer.config.scheduler };
   const batches = (source: Observable<ProducerRecord<K, V, P>>) => source.pipe(
     serialize<K, V, P>({ ...options, now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined) }),

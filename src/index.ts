@@ -1,6 +1,7 @@
 import { Producer } from './producer/producer.ts';
 import type { ProducerConfig } from './producer/config.ts';
 import { toKafka } from '../operators/to-kafka.ts';
+import { transaction } from '../operators/transaction.ts';
 
 export { VERSION } from './version.ts';
 export { Producer } from './producer/producer.ts';
@@ -11,13 +12,18 @@ export type { PartitionerFn, PartitionerName, PartitionInput } from './producer/
 export { murmur2 } from './producer/murmur2.ts';
 export {
   KafkaError, ConfigError, SerializationError, InvalidRecordError, RecordTooLargeError, BufferExhaustedError,
-  ProducerTimeoutError, ProducerClosedError, isFatal,
+  ProducerTimeoutError, ProducerClosedError, TransactionError, ProducerFencedError, TransactionTimeoutError, TransactionStateError, isFatal,
 } from './producer/errors.ts';
+export type { ConsumerGroupMetadata } from './producer/transactions.ts';
 export { UnsupportedVersionError } from './protocol/errors.ts';
 export { UnknownPartitionError, MetadataTimeoutError } from './cluster/metadata.ts';
 export type { CompressionName } from './codec/types.ts';
 
-/** A producer whose `send()` shares batches across calls, through the same operators as `toKafka()`. */
+/**
+ * A producer whose `send()` shares batches across calls, through the same operators as
+ * `toKafka()`, and whose `transaction()` runs transaction scopes. With a `transactionalId`, it
+ * starts fencing older instances at once (see `Producer.ready()`).
+ */
 export function createProducer(config: ProducerConfig): Producer {
-  return new Producer(config, (producer, records) => records.pipe(toKafka(producer, { errorMode: 'results' })));
+  return new Producer(config, (producer, records) => records.pipe(toKafka(producer, { errorMode: 'results' })), transaction);
 }

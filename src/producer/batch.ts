@@ -13,7 +13,21 @@ export class ProducerBatch<P = unknown> {
   readonly records: OutgoingRecord<P>[] = [];
   readonly createdAt: number;
   /** Position in the sender's intake, which orders a partition's batches. */
-  sequence = 0;
+  order = 0;
+  /**
+   * Idempotence: the first record's sequence number, assigned when the batch is first drained into
+   * a request and kept across retries; -1 until then. `producerId` and `producerEpoch` are the
+   * identity it was stamped with.
+   */
+  baseSequence = -1;
+  producerId = -1;
+  producerEpoch = -1;
+  /** Its sequence was renumbered under a new epoch after it was first sent. */
+  sequenceReset = false;
+  /** Written in a request whose answer has not come yet. */
+  inRequest = false;
+  /** Its last attempt was refused for its sequence, so the broker has certainly not written it. */
+  rejected = false;
   /** Sends so far; a retry keeps the batch (and, with idempotence, its sequence). */
   attempts = 0;
   /** Filled in when the broker acknowledges: the first record's offset (-1 for acks=0). */

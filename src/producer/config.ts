@@ -48,9 +48,28 @@ export interface ProducerConfig {
   scheduler?: SchedulerLike;
   /** The codec's level (gzip 1-9, lz4 1-17, zstd -131072..22); the codec's default when absent. */
   compressionLevel?: number;
+  /**
+   * Exactly one copy of each record per partition, in order, across retries (Java's
+   * enable.idempotence). Default true, as in Java ≥ 3.0: it needs acks 'all' and maxInFlight ≤ 5.
+   * When left unset, setting acks to 0 or 1 (or maxInFlight above 5) turns it off silently, as the
+   * Java client does; set explicitly together with such a value, it is a ConfigError.
+   */
+  idempotent?: boolean;
+  /**
+   * Makes the producer transactional: records are sent only inside `producer.transaction()`
+   * scopes. A newer producer with the same id fences this one (Java's transactional.id).
+   */
+  transactionalId?: string;
+  /**
+   * How long the transaction coordinator lets a transaction stay open before aborting it
+   * (Java's transaction.timeout.ms). Default 60000; the broker caps it at its
+   * transaction.max.timeout.ms.
+   */
+  transactionTimeoutMs?: number;
 }
 
-export interface ResolvedConfig extends Required<Omit<ProducerConfig, 'tls' | 'acks' | 'partitioner' | 'compressionLevel' | 'scheduler'>> {
+export interface ResolvedConfig extends Required<Omit<ProducerConfig, 'tls' | 'acks' | 'partitioner' | 'compressionLevel' | 'scheduler' | 'transactionalId'>> {
+  transactionalId: string | null;
   scheduler: SchedulerLike | undefined;
   compressionLevel: number | undefined;
   acks: 0 | 1 | -1;
@@ -75,14 +94,18 @@ const DEFAULTS = {
   connectTimeoutMs: 10_000,
   reconnectBackoffMs: 50,
   reconnectBackoffMaxMs: 1000,
+  transactionTimeoutMs: 60_000,
 } as const;
+
+/** The broker keeps the metadata of this many batches per producer and partition to spot duplicates. */
+export const MAX_IN_FLIGHT_FOR_IDEMPOTENCE = 5;
 
 /** Fills in defaults and checks every setting, so a mistake fails `createProducer()`, not a send. */
 export function resolveConfig(config: ProducerConfig): ResolvedConfig {
   if (!config || !Array.isArray(config.brokers) || config.brokers.length === 0) {
     throw new ConfigError('brokers: give at least one bootstrap address, e.g. ["127.0.0.1:9092"]');
   }
-  const known = new Set([...Object.keys(DEFAULTS), 'brokers', 'acks', 'partitioner', 'tls', 'compression', 'compressionLevel', 'scheduler']);
+  const known = new Set([...Object.keys(DEFAULTS), 'brokers', 'acks', 'partitioner', 'tls', 'compression', 'compressionLevel', 'scheduler', 'idempotent', 'transactionalId']);
   for (const key of Object.keys(config)) {
     if (!known.has(key)) throw new ConfigError(`unknown producer setting ${JSON.stringify(key)}`);
   }
@@ -118,10 +141,38 @@ export function resolveConfig(config: ProducerConfig): ResolvedConfig {
     r.deliveryTimeoutMs = r.lingerMs + r.requestTimeoutMs;
   }
   if (r.retryBackoffMaxMs < r.retryBackoffMs) r.retryBackoffMaxMs = r.retryBackoffMs;
+  resolveIdempotence(config, r);
   return r;
 }
 
-const MINIMUM: Record<string, number> = { batchBytes: 1, maxInFlight: 1, requestTimeoutMs: 1, maxRequestSize: 1, bufferMemory: 1, connectTimeoutMs: 1 };
+/** As the Java client's ProducerConfig: explicit conflicts fail, an implicit default gives way. */
+function resolveIdempotence(config: ProducerConfig, r: ResolvedConfig): void {
+  if (config.idempotent !== undefined && typeof config.idempotent !== 'boolean') {
+    throw new ConfigError(`idempotent: expected true or false, got ${JSON.stringify(config.idempotent)}`);
+  }
+  const explicit = config.idempotent !== undefined;
+  let idempotent = config.idempotent ?? true;
+  if (idempotent && r.acks !== -1) {
+    if (explicit) throw new ConfigError(`idempotent: true needs acks 'all', but acks is ${r.acks}: set acks to 'all' or idempotent to false`);
+    idempotent = false;
+  }
+  if (idempotent && r.maxInFlight > MAX_IN_FLIGHT_FOR_IDEMPOTENCE) {
+    if (explicit) throw new ConfigError(`idempotent: true needs maxInFlight ≤ ${MAX_IN_FLIGHT_FOR_IDEMPOTENCE}, but maxInFlight is ${r.maxInFlight}: lower maxInFlight or set idempotent to false`);
+    idempotent = false;
+  }
+  r.idempotent = idempotent;
+  const id = config.transactionalId;
+  if (id !== undefined && (typeof id !== 'string' || id.length === 0)) {
+    throw new ConfigError(`transactionalId: expected a non-empty string, got ${JSON.stringify(id)}`);
+  }
+  r.transactionalId = id ?? null;
+  if (id !== undefined && !idempotent) {
+    const why = explicit ? 'idempotent is false' : r.acks !== -1 ? `acks is ${r.acks}, which turns idempotence off` : `maxInFlight is ${r.maxInFlight}, which turns idempotence off`;
+    throw new ConfigError(`transactionalId needs an idempotent producer, but ${why}: transactions need idempotent true, acks 'all' and maxInFlight ≤ ${MAX_IN_FLIGHT_FOR_IDEMPOTENCE}`);
+  }
+}
+
+const MINIMUM: Record<string, number> = { transactionTimeoutMs: 1, batchBytes: 1, maxInFlight: 1, requestTimeoutMs: 1, maxRequestSize: 1, bufferMemory: 1, connectTimeoutMs: 1 };
 
 function parseAcks(acks: Acks): 0 | 1 | -1 {
   if (acks === 'all' || acks === -1) return -1;

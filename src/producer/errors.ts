@@ -77,6 +77,71 @@ export class ProducerClosedError extends KafkaError {
 }
 
 /**
+ * The transaction coordinator refused this producer for good, or a transactional request failed in
+ * a way the producer cannot recover from: every later transaction fails with it too.
+ */
+export class TransactionError extends KafkaError {
+  override name = 'TransactionError';
+  /** Overrides the error-code table in `isFatal`: whether the producer is done. */
+  readonly fatal: boolean;
+
+  constructor(code: number, message: string, fatal: boolean, options?: { cause?: unknown }) {
+    super(code, message);
+    this.fatal = fatal;
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+/**
+ * A newer producer with the same transactionalId initialized itself and took over (Java's
+ * ProducerFencedException): this one sends nothing more. Also reported for INVALID_PRODUCER_EPOCH,
+ * which older coordinators answer instead.
+ */
+export class ProducerFencedError extends TransactionError {
+  override name = 'ProducerFencedError';
+
+  constructor(transactionalId: string, producerId: number, epoch: number, code: number, during: string) {
+    super(code, `producer with transactionalId ${JSON.stringify(transactionalId)} (producer id ${producerId}, epoch ${epoch}) was fenced by a newer producer with the same transactionalId; ${during} failed with error code ${code}`, true);
+  }
+}
+
+/**
+ * The transaction stayed open longer than `transactionTimeoutMs`, so the coordinator aborted it
+ * and bumped the producer's epoch: the records of the transaction are discarded, and this producer
+ * can no longer write (create a new one with the same transactionalId to go on).
+ */
+export class TransactionTimeoutError extends TransactionError {
+  override name = 'TransactionTimeoutError';
+  readonly transactionTimeoutMs: number;
+  readonly elapsedMs: number;
+
+  constructor(transactionalId: string, transactionTimeoutMs: number, elapsedMs: number, code: number, during: string) {
+    super(code, `the transaction of transactionalId ${JSON.stringify(transactionalId)} was open for ${elapsedMs} ms, longer than transactionTimeoutMs (${transactionTimeoutMs} ms): the broker aborted it and fenced this producer (${during} failed with error code ${code})`, true);
+    this.transactionTimeoutMs = transactionTimeoutMs;
+    this.elapsedMs = elapsedMs;
+  }
+}
+
+/**
+ * A transactional operation the producer's state does not allow: sending records of a
+ * transactional producer outside `producer.transaction()`, or using a transaction's operators
+ * after its scope ended. Nothing was sent; the producer is fine.
+ */
+export class TransactionStateError extends KafkaError {
+  override name = 'TransactionStateError';
+  readonly fatal = false;
+
+  constructor(message: string) {
+    super(ErrorCode.INVALID_TXN_STATE, message);
+  }
+}
+
+/** What toKafka() and send() of a transactional producer fail with. */
+export function outsideTransaction(transactionalId: string): TransactionStateError {
+  return new TransactionStateError(`producer with transactionalId ${JSON.stringify(transactionalId)} sends only inside a transaction: use producer.transaction(tx => records$.pipe(tx.send()))`);
+}
+
+/**
  * Errors after which this producer can do nothing useful: the broker refuses who we are or what
  * we may do, or a newer producer took over our transactional id. They always end the stream.
  */
@@ -92,5 +157,7 @@ const FATAL = new Set<number>([
 ]);
 
 export function isFatal(error: unknown): boolean {
-  return error instanceof KafkaError && FATAL.has(error.code);
+  if (!(error instanceof KafkaError)) return false;
+  const own = (error as { fatal?: unknown }).fatal;
+  return typeof own === 'boolean' ? own : FATAL.has(error.code);
 }

@@ -1,18 +1,23 @@
-import { Subject, type Observable, type Subscription } from 'rxjs';
+import { Subject, type Observable, type ObservableInput, type Subscription } from 'rxjs';
+import type { Transaction } from '../../operators/transaction.ts';
 import { Cluster } from '../cluster/cluster.ts';
 import { RecordBatchBuilderPool } from '../record/batch-builder.ts';
 import { resolveConfig, type ProducerConfig, type ResolvedConfig } from './config.ts';
-import { ProducerClosedError } from './errors.ts';
+import { outsideTransaction, ProducerClosedError } from './errors.ts';
 import { MemoryBudget } from './memory.ts';
 import type { ProducerRecord, RecordMetadata, RecordResult } from './record.ts';
 import { Sender } from './sender.ts';
 import type { RawValue, Serializer } from './serializers.ts';
+import { TransactionManager } from './transactions.ts';
 
 /**
  * What a pipeline built by `toKafka()` (kafkarx/operators) needs from the producer; passed in so
  * the producer layer does not depend on the operators above it.
  */
 export type PipelineFactory = (producer: Producer, records: Observable<ProducerRecord<RawValue, RawValue, Deferred>>) => Observable<RecordResult<Deferred>>;
+
+/** The transaction scope of kafkarx/operators, passed in for the same reason as PipelineFactory. */
+export type TransactionFactory = <T>(producer: Producer, body: (tx: Transaction) => ObservableInput<T>) => Observable<T>;
 
 /** A `send()` call waiting for its record's result. */
 export interface Deferred {
@@ -31,20 +36,51 @@ export class Producer {
   readonly memory: MemoryBudget;
   readonly builders: RecordBatchBuilderPool;
   readonly sender: Sender;
+  /** The transaction protocol of a producer with a `transactionalId`. */
+  readonly transactions: TransactionManager | undefined;
   private readonly flushers = new Set<() => void>();
   private closing: Promise<void> | undefined;
   private sendInput: Subject<ProducerRecord<RawValue, RawValue, Deferred>> | undefined;
   private sendPipeline: Subscription | undefined;
   private readonly unanswered = new Set<Deferred>();
   private readonly pipelineFactory: PipelineFactory | undefined;
+  private readonly transactionFactory: TransactionFactory | undefined;
 
-  constructor(config: ProducerConfig, pipelineFactory?: PipelineFactory) {
+  constructor(config: ProducerConfig, pipelineFactory?: PipelineFactory, transactionFactory?: TransactionFactory) {
     this.config = resolveConfig(config);
     this.cluster = new Cluster(this.config);
     this.memory = new MemoryBudget(this.config.bufferMemory);
     this.builders = new RecordBatchBuilderPool(this.config.batchBytes);
-    this.sender = new Sender(this.cluster, this.config, this.memory, this.builders, this.config.scheduler);
+    const id = this.config.transactionalId;
+    this.transactions = id === null ? undefined : new TransactionManager(id, this.cluster, this.config);
+    this.sender = new Sender(this.cluster, this.config, this.memory, this.builders, this.config.scheduler, this.transactions);
+    this.transactions?.attach(this.sender);
     this.pipelineFactory = pipelineFactory;
+    this.transactionFactory = transactionFactory;
+    // Eagerly, so an older producer with the same transactionalId is fenced at once; a failure is
+    // kept for ready() and the first transaction.
+    this.transactions?.initialize().catch(() => undefined);
+  }
+
+  /**
+   * Resolves once the producer has its producer id: for a transactional producer, once it has
+   * fenced older instances with its transactionalId (started by the constructor); for an
+   * idempotent one, getting its id now instead of before the first batch. Rejects with the error
+   * that makes the producer unusable. Not needed before sending: sends wait for it.
+   */
+  ready(): Promise<void> {
+    if (this.transactions) return this.transactions.initialize();
+    return this.sender.producerIdReady();
+  }
+
+  /**
+   * A transaction as a scoped Observable (see `transaction` in kafkarx/operators): begins on
+   * subscribe, commits when `body`'s Observable completes and every record it sent is
+   * acknowledged, aborts on error or unsubscribe; emits what `body` emitted only once committed.
+   */
+  transaction<T>(body: (tx: Transaction) => ObservableInput<T>): Observable<T> {
+    if (!this.transactionFactory) throw new Error('this producer was created without transactions: use createProducer() from kafkarx');
+    return this.transactionFactory(this, body);
   }
 
   get closed(): boolean {
@@ -59,6 +95,9 @@ export class Producer {
   send<K = RawValue, V = RawValue, P = unknown>(record: ProducerRecord<K, V, P>, serializers: { key?: Serializer<K>; value?: Serializer<V> } = {}): Promise<RecordMetadata<P>> {
     if (this.closing) return Promise.reject(new ProducerClosedError());
     if (!this.pipelineFactory) return Promise.reject(new Error('this producer was created without a pipeline: use createProducer() from kafkarx'));
+    if (this.transactions) {
+      return Promise.reject(outsideTransaction(this.transactions.transactionalId));
+    }
     return new Promise((resolve, reject) => {
       let key: RawValue;
       let value: RawValue;
@@ -86,6 +125,8 @@ export class Producer {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.sendInput?.complete();
+      // As the Java client: closing aborts the open transaction.
+      await this.transactions?.closeScope(new ProducerClosedError('the producer was closed during the transaction, which was aborted'));
       await this.flush();
       this.sendPipeline?.unsubscribe();
       await this.cluster.close();

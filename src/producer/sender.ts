@@ -3,14 +3,37 @@ import type { Cluster } from '../cluster/cluster.ts';
 import { backoffMs } from '../cluster/cluster.ts';
 import { Apis } from '../network/apis.ts';
 import type { BrokerConnection } from '../network/broker.ts';
+import { ApiKey } from '../protocol/messages/index.ts';
 import type { PartitionProduceResponse, ProduceResponse } from '../protocol/messages/produce.ts';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
+import { TRANSACTION_V1_MAX_VERSION } from '../protocol/versions.ts';
 import type { RecordBatchBuilderPool } from '../record/batch-builder.ts';
 import type { BatchOwner, ProducerBatch } from './batch.ts';
 import type { ResolvedConfig } from './config.ts';
 import { ProducerTimeoutError } from './errors.ts';
 import { Fifo } from './fifo.ts';
+import { Idempotence, type PartitionSequences } from './idempotence.ts';
 import type { MemoryBudget } from './memory.ts';
+
+/** What the sender asks of the transaction manager of a transactional producer. */
+export interface TransactionHooks {
+  readonly transactionalId: string;
+  /**
+   * Whether a new batch for this partition may go: true once the partition is in the open
+   * transaction; false while it is being added (the manager calls `Sender.wake()` when done); an
+   * Error when it may not go at all (no open transaction, a failed transaction, a fatal error).
+   */
+  admit(topic: string, partition: number): boolean | Error;
+  /**
+   * A batch of the open transaction failed: the transaction can only abort. `sent`: it went out
+   * at least once, so its sequence is spent and the epoch must be bumped when the abort is done.
+   */
+  batchFailed(error: Error, sent: boolean): void;
+}
+
+/** What to do with a batch whose request failed. */
+const RETRY = 0;
+const FAIL = 1;
 
 /**
  * Sends closed batches to their partition leaders, as the Java client's Sender: batches bound for
@@ -18,6 +41,13 @@ import type { MemoryBudget } from './memory.ts';
  * `maxRequestSize`), up to `maxInFlight` requests per broker. Retriable failures go back to the
  * front of their partition's queue after an exponential backoff, refreshing metadata when the
  * error says the leader moved, until `deliveryTimeoutMs` after the batch was created.
+ *
+ * An idempotent producer first gets a producer id (InitProducerId, once, when the first batch is
+ * drained) and gives each batch its partition's next sequence number when the batch is first
+ * drained; a retry keeps it. Up to `maxInFlight` batches of a partition may be in flight; after a
+ * failure, batches are retried one at a time in sequence order, and what the broker rejected as
+ * out of order behind a failed batch is retried after it. A lost sequence (KIP-360) restarts the
+ * partition at sequence 0 under a bumped epoch.
  */
 export class Sender {
   private readonly cluster: Cluster;
@@ -37,13 +67,49 @@ export class Sender {
 
   /** Virtual time in tests; real timers (and setImmediate for draining) otherwise. */
   private readonly scheduler: SchedulerLike | undefined;
+  /** Producer id, epoch and sequences; absent when the producer is not idempotent. */
+  readonly idempotence: Idempotence | undefined;
+  private readonly txn: TransactionHooks | undefined;
+  private initializing = false;
+  /** Why the idempotent producer could not get a producer id; it fails every batch. */
+  private initFailure: Error | undefined;
+  private readonly identityListeners: Array<(error?: Error) => void> = [];
 
-  constructor(cluster: Cluster, config: ResolvedConfig, memory: MemoryBudget, builders: RecordBatchBuilderPool, scheduler?: SchedulerLike) {
+  constructor(cluster: Cluster, config: ResolvedConfig, memory: MemoryBudget, builders: RecordBatchBuilderPool, scheduler?: SchedulerLike, txn?: TransactionHooks) {
     this.scheduler = scheduler;
     this.cluster = cluster;
     this.config = config;
     this.memory = memory;
     this.builders = builders;
+    this.txn = txn;
+    if (config.idempotent) this.idempotence = new Idempotence(txn !== undefined);
+  }
+
+  /** Drains again soon: a condition a waiting batch depends on has changed. */
+  wake(): void {
+    this.scheduleDrain();
+  }
+
+  /**
+   * Resolves once the idempotent producer has its producer id, getting one if needed; rejects when
+   * the broker refuses one for good. The transactional producer's id comes from its transaction
+   * manager instead.
+   */
+  producerIdReady(): Promise<void> {
+    const idem = this.idempotence;
+    if (!idem || idem.ready) return Promise.resolve();
+    if (this.initFailure) return Promise.reject(this.initFailure);
+    return new Promise((resolve, reject) => {
+      this.identityListeners.push((e) => (e ? reject(e) : resolve()));
+      if (!idem.transactional) this.initProducerId();
+    });
+  }
+
+  /** The transaction manager sets the id it got from the coordinator, and again after each bump. */
+  setProducerId(producerId: number, epoch: number): void {
+    this.idempotence!.set(producerId, epoch);
+    for (const l of this.identityListeners.splice(0)) l();
+    this.scheduleDrain();
   }
 
   /** Batches queued or in flight. */
@@ -55,7 +121,7 @@ export class Sender {
 
   enqueue<P>(batch: ProducerBatch<P>, owner: BatchOwner<P>): void {
     batch.owner = owner as BatchOwner;
-    batch.sequence = this.enqueued++;
+    batch.order = this.enqueued++;
     const key = `${batch.topic}\0${batch.partition}`;
     let queue = this.queues.get(key);
     if (!queue) this.queues.set(key, (queue = new Fifo()));
@@ -63,11 +129,15 @@ export class Sender {
     this.scheduleDrain();
   }
 
-  /** Drops the queued (not yet written) batches of an owner that went away. */
+  /**
+   * Drops the queued (not yet written) batches of an owner that went away. A batch that already
+   * holds a sequence number stays until it is settled: dropping it would leave a gap the broker
+   * rejects every later batch of its partition for.
+   */
   cancel(owner: BatchOwner<never>): void {
     for (const [key, queue] of this.queues) {
       queue.retain((b) => {
-        if (b.owner !== (owner as unknown)) return true;
+        if (b.owner !== (owner as unknown) || b.baseSequence >= 0) return true;
         this.release(b);
         return false;
       });
@@ -107,6 +177,11 @@ export class Sender {
   private drain(): void {
     const now = this.now();
     let nextWakeup = Infinity;
+    const idem = this.idempotence;
+    if (idem && !idem.ready) {
+      if (this.initFailure) this.failAll(this.initFailure);
+      else if (!idem.transactional && this.queues.size > 0) this.initProducerId();
+    }
     // Partition queues whose head may go now, by the broker leading them.
     const perNode = new Map<number, Fifo<ProducerBatch>[]>();
     let needMetadata = false;
@@ -120,12 +195,16 @@ export class Sender {
       if (now >= deadline) {
         queue.shift();
         if (queue.length === 0) this.queues.delete(key);
-        this.finish(head, new ProducerTimeoutError(`expiring ${head.records.length} record(s) for ${head.topic}-${head.partition}: ${now - head.createdAt} ms has passed since batch creation (deliveryTimeoutMs ${this.config.deliveryTimeoutMs})`, { topic: head.topic, partition: head.partition }));
+        this.fail(head, new ProducerTimeoutError(`expiring ${head.records.length} record(s) for ${head.topic}-${head.partition}: ${now - head.createdAt} ms has passed since batch creation (deliveryTimeoutMs ${this.config.deliveryTimeoutMs})`, { topic: head.topic, partition: head.partition }));
         nextWakeup = now;
         continue;
       }
       if (head.retryAt > now) {
         nextWakeup = Math.min(nextWakeup, head.retryAt, deadline);
+        continue;
+      }
+      if (idem && !idem.ready) {
+        nextWakeup = Math.min(nextWakeup, deadline);
         continue;
       }
       const leader = this.cluster.leader(head.topic, head.partition);
@@ -159,8 +238,19 @@ export class Sender {
       for (const queue of queues) {
         const head = queue.peek();
         if (!head || head.retryAt > now) continue;
-        const bytes = head.builder.bytes().length;
+        const bytes = head.builder.sizeInBytes;
         if (batches.length > 0 && size + bytes > this.config.maxRequestSize) continue;
+        if (this.idempotence) {
+          const go = this.prepare(head);
+          if (go instanceof Error) {
+            queue.shift();
+            this.fail(head, go);
+            continue;
+          }
+          if (!go) continue;
+        } else {
+          head.builder.bytes();
+        }
         queue.shift();
         batches.push(head);
         size += bytes;
@@ -192,22 +282,100 @@ export class Sender {
     );
   }
 
+  /**
+   * Whether an idempotent producer's batch may go now, giving a new batch its sequence (and, in a
+   * transaction, waiting until its partition is added to the transaction).
+   */
+  private prepare(b: ProducerBatch): boolean | Error {
+    const idem = this.idempotence!;
+    const p = idem.partition(`${b.topic}\0${b.partition}`);
+    // Renumbering is safe only when the broker has definitely not written any unsettled batch.
+    if (p.bumpNeeded && !p.onWire() && p.unsettled.every((u) => u.rejected)) {
+      if (!idem.isStale(p) && !idem.bumpLocally()) {
+        idem.clear();
+        this.initProducerId();
+        return false;
+      }
+      p.restart(idem.producerId, idem.epoch, false);
+    }
+    if (b.baseSequence >= 0) return p.isFirst(b);
+    // A new batch under a new epoch must not overtake batches still unsettled under the old one.
+    if (p.unsettled.length > 0 && (p.bumpNeeded || idem.isStale(p))) return false;
+    if (this.txn) {
+      const admitted = this.txn.admit(b.topic, b.partition);
+      if (admitted !== true) return admitted;
+    }
+    if (idem.isStale(p)) p.restart(idem.producerId, idem.epoch, idem.transactional);
+    p.assign(b, idem.transactional);
+    return true;
+  }
+
+  /** InitProducerId for the idempotent producer, from any broker, retried while retriable. */
+  private initProducerId(): void {
+    if (this.initializing || this.initFailure) return;
+    this.initializing = true;
+    const attempt = (retries: number) => {
+      this.cluster.anyBroker()
+        .then((conn) => conn.call(Apis.initProducerId, { transactionalId: null, transactionTimeoutMs: 0x7fffffff }))
+        .then((res) => {
+          if (res.errorCode !== ErrorCode.NONE) throw new KafkaError(res.errorCode, undefined, { message: 'InitProducerId for the idempotent producer' });
+          this.initializing = false;
+          this.setProducerId(Number(res.producerId), res.producerEpoch);
+        })
+        .catch((e: Error) => {
+          if (e instanceof KafkaError && e.retriable) {
+            this.timer(() => attempt(retries + 1), backoffMs(this.config, retries));
+            return;
+          }
+          this.initializing = false;
+          this.initFailure = e;
+          for (const l of this.identityListeners.splice(0)) l(e);
+          this.scheduleDrain();
+        });
+    };
+    attempt(0);
+  }
+
+  private failAll(error: Error): void {
+    const all: ProducerBatch[] = [];
+    for (const queue of this.queues.values()) all.push(...queue);
+    this.queues.clear();
+    // Failing a batch hands it to its owner, which may enqueue more: collect first.
+    for (const b of all) this.fail(b, error);
+  }
+
   private produce(conn: BrokerConnection, batches: ProducerBatch[]): void {
     const topics = new Map<string, Array<{ index: number; records: Uint8Array }>>();
     for (const b of batches) {
       b.attempts++;
+      b.inRequest = true;
       const entry = { index: b.partition, records: b.builder.bytes() };
       const list = topics.get(b.topic);
       if (list) list.push(entry);
       else topics.set(b.topic, [entry]);
     }
     const request = {
-      transactionalId: null,
+      transactionalId: this.txn?.transactionalId ?? null,
       acks: this.config.acks,
       timeoutMs: this.config.requestTimeoutMs,
       topicData: [...topics].map(([name, partitionData]) => ({ name, partitionData })),
     };
     this.inFlightBatches += batches.length;
+    if (this.txn) {
+      // Classic transactions (not transaction version 2) cap Produce; see TRANSACTION_V1_MAX_VERSION.
+      let version: number;
+      try {
+        version = Math.min(conn.version(Apis.produce), TRANSACTION_V1_MAX_VERSION[ApiKey.Produce]);
+      } catch (e) {
+        this.settle(batches, () => e as Error);
+        return;
+      }
+      conn.call(Apis.produce, request, version).then(
+        (res) => this.settle(batches, responseLookup(res)),
+        (e: Error) => this.settle(batches, () => e),
+      );
+      return;
+    }
     if (this.config.acks === 0) {
       conn.send(Apis.produce, request).then(
         () => this.settle(batches, () => undefined),
@@ -226,6 +394,7 @@ export class Sender {
     this.inFlightBatches -= batches.length;
     let refresh = false;
     for (const b of batches) {
+      b.inRequest = false;
       const o = outcome(b);
       if (o === undefined) {
         this.finish(b, null);
@@ -235,23 +404,26 @@ export class Sender {
       if (o instanceof Error) {
         error = o;
         refresh = true;
-      } else if (o.errorCode === ErrorCode.NONE) {
+      } else if (o.errorCode === ErrorCode.NONE || o.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
+        // A duplicate is a retry of a batch the broker had already written: it succeeded.
         b.baseOffset = Number(o.baseOffset);
         b.logAppendTime = Number(o.logAppendTimeMs);
+        this.sequences(b)?.settle(b);
         this.finish(b, null);
         continue;
       } else {
         error = new KafkaError(o.errorCode, undefined, { topic: b.topic, partition: b.partition, message: o.errorMessage });
       }
       if (error instanceof KafkaError && error.invalidMetadata) refresh = true;
+      const verdict = this.idempotence ? this.sequenceVerdict(b, error, o instanceof Error ? undefined : o) : error instanceof KafkaError && error.retriable ? RETRY : FAIL;
       const now = this.now();
       const retryAt = now + backoffMs(this.config, b.attempts - 1);
-      if (error instanceof KafkaError && error.retriable && retryAt < b.createdAt + this.config.deliveryTimeoutMs) {
+      if (verdict === RETRY && retryAt < b.createdAt + this.config.deliveryTimeoutMs) {
         b.retryAt = retryAt;
         b.lastError = error;
         this.requeue(b);
       } else {
-        this.finish(b, error);
+        this.fail(b, error);
       }
     }
     if (refresh) this.cluster.requestUpdate();
@@ -259,12 +431,46 @@ export class Sender {
     this.notifyIfIdle();
   }
 
+  /**
+   * The sequence-aware reading of a failed batch, as the Java client's: out of order behind an
+   * unsettled batch means that batch is missing, so retry after it; out of order at the head, or
+   * an unknown producer, means the broker lost our sequence: the idempotent producer restarts the
+   * partition under a bumped epoch and retries, a transaction can only abort.
+   */
+  private sequenceVerdict(b: ProducerBatch, error: Error, response: PartitionProduceResponse | undefined): number {
+    const code = error instanceof KafkaError ? error.code : -1;
+    const p = this.sequences(b);
+    b.rejected = code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || code === ErrorCode.UNKNOWN_PRODUCER_ID;
+    if (!p || !b.rejected) return error instanceof KafkaError && error.retriable ? RETRY : FAIL;
+    if (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && (!p.isFirst(b) || b.sequenceReset)) return RETRY;
+    // The broker did not know the log start offset yet: ask again.
+    if (code === ErrorCode.UNKNOWN_PRODUCER_ID && (response?.logStartOffset === -1n || b.sequenceReset)) return RETRY;
+    if (this.txn) return FAIL;
+    p.bumpNeeded = true;
+    return RETRY;
+  }
+
+  private sequences(b: ProducerBatch): PartitionSequences | undefined {
+    return this.idempotence && b.baseSequence >= 0 ? this.idempotence.partition(`${b.topic}\0${b.partition}`) : undefined;
+  }
+
+  /** Fails a batch for good; a sequence it spent on the wire must be accounted for. */
+  private fail(b: ProducerBatch, error: Error): void {
+    const p = this.sequences(b);
+    if (p) {
+      p.settle(b);
+      if (!this.txn) p.bumpNeeded = true;
+    }
+    this.txn?.batchFailed(error, p !== undefined);
+    this.finish(b, error);
+  }
+
   /** A retried batch goes back ahead of younger batches of its partition, keeping their order. */
   private requeue(b: ProducerBatch): void {
     const key = `${b.topic}\0${b.partition}`;
     let queue = this.queues.get(key);
     if (!queue) this.queues.set(key, (queue = new Fifo()));
-    queue.insert(b, (other) => other.sequence > b.sequence);
+    queue.insert(b, (other) => other.order > b.order);
   }
 
   private finish(b: ProducerBatch, error: Error | null): void {

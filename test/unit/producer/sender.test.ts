@@ -1,25 +1,51 @@
 import { TestScheduler } from 'rxjs/testing';
 import type { Cluster } from '../../../src/cluster/cluster.ts';
+import { Apis } from '../../../src/network/apis.ts';
 import type { BrokerConnection } from '../../../src/network/broker.ts';
 import { ErrorCode } from '../../../src/protocol/errors.ts';
 import type { ProduceRequestInput, ProduceResponse } from '../../../src/protocol/messages/produce.ts';
 import { RecordBatchBuilder, RecordBatchBuilderPool } from '../../../src/record/batch-builder.ts';
 import { ProducerBatch } from '../../../src/producer/batch.ts';
-import { resolveConfig } from '../../../src/producer/config.ts';
+import { resolveConfig, type ProducerConfig } from '../../../src/producer/config.ts';
+import { Attribute, BatchOffset } from '../../../src/record/batch-format.ts';
 import { MemoryBudget } from '../../../src/producer/memory.ts';
 import { OutgoingRecord } from '../../../src/producer/record.ts';
-import { Sender } from '../../../src/producer/sender.ts';
+import { Sender, type TransactionHooks } from '../../../src/producer/sender.ts';
 
 // The broker side is a scripted stand-in: these tests are about when the sender retries, in
 // virtual time; what goes over the wire is covered by the integration tests against Kafka.
+interface Stamp {
+  partition: number;
+  producerId: number;
+  epoch: number;
+  sequence: number;
+  transactional: boolean;
+}
+
 function scripted(scheduler: TestScheduler, answers: number[], latency = 2) {
-  const sends: Array<{ at: number; partitions: number[] }> = [];
+  const sends: Array<{ at: number; partitions: number[]; batches: Stamp[]; transactionalId: string | null | undefined; version: number | undefined }> = [];
   let refreshes = 0;
+  let inits = 0;
   const conn = {
     connection: { pending: 0, closed: false },
-    call(_api: unknown, req: ProduceRequestInput): Promise<ProduceResponse> {
+    version: () => 12,
+    call(api: { key: number }, req: ProduceRequestInput, version?: number): Promise<ProduceResponse> {
+      if (api.key === Apis.initProducerId.key) {
+        inits++;
+        return Promise.resolve({ errorCode: 0, producerId: 7n, producerEpoch: 0 }) as never;
+      }
       const partitions = req.topicData.flatMap((t) => t.partitionData.map((p) => p.index));
-      sends.push({ at: scheduler.now(), partitions });
+      const batches = req.topicData.flatMap((t) => t.partitionData.map((p) => {
+        const b = Buffer.from(p.records as Uint8Array);
+        return {
+          partition: p.index,
+          producerId: Number(b.readBigInt64BE(BatchOffset.PRODUCER_ID)),
+          epoch: b.readInt16BE(BatchOffset.PRODUCER_EPOCH),
+          sequence: b.readInt32BE(BatchOffset.BASE_SEQUENCE),
+          transactional: (b.readInt16BE(BatchOffset.ATTRIBUTES) & Attribute.TRANSACTIONAL) !== 0,
+        };
+      }));
+      sends.push({ at: scheduler.now(), partitions, batches, transactionalId: req.transactionalId, version });
       const errorCode = answers.shift() ?? ErrorCode.NONE;
       conn.connection.pending++;
       return new Promise((resolve) => scheduler.schedule(() => {
@@ -42,9 +68,10 @@ function scripted(scheduler: TestScheduler, answers: number[], latency = 2) {
     leader: () => 1,
     readyConnection: () => conn as unknown as BrokerConnection,
     connectionTo: () => Promise.resolve(conn as unknown as BrokerConnection),
+    anyBroker: () => Promise.resolve(conn as unknown as BrokerConnection),
     requestUpdate: () => { refreshes++; },
   } as unknown as Cluster;
-  return { cluster, sends, refreshes: () => refreshes };
+  return { cluster, sends, refreshes: () => refreshes, inits: () => inits };
 }
 
 function oneBatch(createdAt: number, partition = 0): ProducerBatch {
@@ -69,12 +96,12 @@ async function advance(scheduler: TestScheduler, until: number) {
   throw new Error('virtual time did not settle');
 }
 
-function setup(answers: number[], overrides = {}) {
+function setup(answers: number[], overrides: Partial<ProducerConfig> = {}, txn?: TransactionHooks) {
   const scheduler = new TestScheduler((a, b) => expect(a).toEqual(b));
   const config = resolveConfig({ brokers: ['127.0.0.1:1'], retryBackoffMs: 100, retryBackoffMaxMs: 1000, ...overrides });
   const broker = scripted(scheduler, answers);
   const memory = new MemoryBudget(1 << 20);
-  const sender = new Sender(broker.cluster, config, memory, new RecordBatchBuilderPool(), scheduler);
+  const sender = new Sender(broker.cluster, config, memory, new RecordBatchBuilderPool(), scheduler, txn);
   return { scheduler, broker, sender, memory };
 }
 
@@ -140,4 +167,112 @@ test('ready batches of several partitions leave together in one request', async 
   for (let p = 0; p < 4; p++) sender.enqueue(oneBatch(0, p), { done: () => undefined });
   await advance(scheduler, 100);
   expect(broker.sends[0].partitions.sort()).toEqual([0, 1, 2, 3]);
+});
+
+describe('idempotence', () => {
+  const seqs = (send: { batches: Stamp[] }) => send.batches.map((b) => `${b.partition}:${b.epoch}:${b.sequence}`);
+
+  test('one InitProducerId; each batch gets its partition\'s next sequence when drained; up to maxInFlight batches of a partition in flight', async () => {
+    const { scheduler, broker, sender } = setup([]);
+    const done: ProducerBatch[] = [];
+    for (let i = 0; i < 7; i++) sender.enqueue(oneBatch(0, 0), { done: (b) => done.push(b) });
+    sender.enqueue(oneBatch(0, 1), { done: (b) => done.push(b) });
+    await advance(scheduler, 100);
+    expect(broker.inits()).toBe(1);
+    // Five requests at once (maxInFlight 5), one batch per partition each; the rest after answers.
+    expect(broker.sends.filter((s) => s.at === broker.sends[0].at)).toHaveLength(5);
+    expect(broker.sends.flatMap(seqs)).toEqual(['0:0:0', '1:0:0', '0:0:1', '0:0:2', '0:0:3', '0:0:4', '0:0:5', '0:0:6']);
+    expect(broker.sends.every((s) => s.batches.every((b) => b.producerId === 7 && !b.transactional))).toBe(true);
+    expect(done.map((b) => b.error)).toEqual(Array(8).fill(null));
+  });
+
+  test('a failed batch is not overtaken: batches behind it that the broker refused as out of order are retried after it, one at a time, with their sequences', async () => {
+    const { scheduler, broker, sender } = setup([ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER]);
+    const done: ProducerBatch[] = [];
+    for (let i = 0; i < 3; i++) sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
+    await advance(scheduler, 2000);
+    expect(broker.sends.flatMap(seqs)).toEqual(['0:0:0', '0:0:1', '0:0:2', '0:0:0', '0:0:1', '0:0:2']);
+    // Each retry waits for the answer to the one before it.
+    const retries = broker.sends.slice(3).map((s) => s.at);
+    expect(retries[1] - retries[0]).toBeGreaterThanOrEqual(2);
+    expect(retries[2] - retries[1]).toBeGreaterThanOrEqual(2);
+    expect(done.map((b) => [b.baseSequence, b.error])).toEqual([[0, null], [1, null], [2, null]]);
+  });
+
+  test('DUPLICATE_SEQUENCE_NUMBER means the broker already has the batch: success', async () => {
+    const { scheduler, sender } = setup([ErrorCode.DUPLICATE_SEQUENCE_NUMBER]);
+    const done: ProducerBatch[] = [];
+    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
+    await advance(scheduler, 100);
+    expect(done[0].error).toBeNull();
+  });
+
+  test('UNKNOWN_PRODUCER_ID bumps the epoch and renumbers the partition\'s unsettled batches from 0, in order (KIP-360)', async () => {
+    const { scheduler, broker, sender } = setup([ErrorCode.UNKNOWN_PRODUCER_ID, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER]);
+    const done: ProducerBatch[] = [];
+    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
+    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
+    sender.enqueue(oneBatch(0, 1), { done: (b) => done.push(b) });
+    await advance(scheduler, 2000);
+    const sent = broker.sends.flatMap(seqs);
+    expect(sent.filter((s) => s.startsWith('0:'))).toEqual(['0:0:0', '0:0:1', '0:1:0', '0:1:1']);
+    // Partition 1 shared the first request and its answer: it restarts too, under the same bump.
+    expect(sent.filter((s) => s.startsWith('1:'))).toEqual(['1:0:0', '1:1:0']);
+    expect(done.map((b) => b.error)).toEqual([null, null, null]);
+    expect(sender.idempotence!.epoch).toBe(1);
+  });
+
+  test('a batch failing for good after it was sent spends its sequence: the batches behind it restart under a new epoch', async () => {
+    const { scheduler, broker, sender } = setup([ErrorCode.INVALID_RECORD, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER]);
+    const done: ProducerBatch[] = [];
+    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
+    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
+    await advance(scheduler, 2000);
+    expect(broker.sends.flatMap(seqs)).toEqual(['0:0:0', '0:0:1', '0:1:0']);
+    expect(done[0].error).not.toBeNull();
+    expect(done[1].error).toBeNull();
+  });
+
+  test('a transactional batch waits until its partition is in the transaction, carries the transactional bit and goes in Produce ≤ 11', async () => {
+    let admitted = false;
+    const failures: Error[] = [];
+    const hooks: TransactionHooks = {
+      transactionalId: 'tx',
+      admit: () => admitted,
+      batchFailed: (e) => failures.push(e),
+    };
+    const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, hooks);
+    sender.setProducerId(9, 3);
+    const done: ProducerBatch[] = [];
+    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
+    await advance(scheduler, 50);
+    expect(broker.sends).toHaveLength(0);
+    admitted = true;
+    sender.wake();
+    await advance(scheduler, 100);
+    expect(broker.sends).toHaveLength(1);
+    expect(broker.sends[0]).toMatchObject({ transactionalId: 'tx', version: 11, batches: [{ producerId: 9, epoch: 3, sequence: 0, transactional: true }] });
+    expect(broker.inits()).toBe(0);
+    expect(done[0].error).toBeNull();
+    expect(failures).toEqual([]);
+  });
+
+  test('a transactional batch that may not go (no open transaction) fails without being sent', async () => {
+    const refusal = new Error('no open transaction');
+    const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, { transactionalId: 'tx', admit: () => refusal, batchFailed: () => undefined });
+    sender.setProducerId(9, 0);
+    const done: ProducerBatch[] = [];
+    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
+    await advance(scheduler, 100);
+    expect(broker.sends).toHaveLength(0);
+    expect(done[0].error).toBe(refusal);
+  });
+
+  test('without idempotence, batches carry no producer id', async () => {
+    const { scheduler, broker, sender } = setup([], { idempotent: false });
+    sender.enqueue(oneBatch(0), { done: () => undefined });
+    await advance(scheduler, 100);
+    expect(broker.inits()).toBe(0);
+    expect(broker.sends[0].batches[0]).toMatchObject({ producerId: -1, epoch: -1, sequence: -1 });
+  });
 });
