@@ -8,6 +8,7 @@ import type { PartitionProduceResponse, ProduceResponse } from '../protocol/mess
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 import { TRANSACTION_V1_MAX_VERSION } from '../protocol/versions.ts';
 import type { RecordBatchBuilderPool } from '../record/batch-builder.ts';
+import { CompressionCodec } from '../record/batch-format.ts';
 import type { BatchOwner, ProducerBatch } from './batch.ts';
 import type { ResolvedConfig } from './config.ts';
 import { ProducerTimeoutError } from './errors.ts';
@@ -240,6 +241,16 @@ export class Sender {
         if (!head || head.retryAt > now) continue;
         const bytes = head.builder.sizeInBytes;
         if (batches.length > 0 && size + bytes > this.config.maxRequestSize) continue;
+        // As Java: zstd batches need Produce v7 (Kafka 2.1); refuse them before a sequence is spent.
+        if (head.builder.compression === CompressionCodec.ZSTD && conn.version(Apis.produce) < 7) {
+          queue.shift();
+          const error = new KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+            `zstd compression needs Produce v7 or later (Kafka 2.1+), but broker ${nodeId} (${conn.address}) speaks Produce up to v${conn.version(Apis.produce)}: choose another codec`,
+            { topic: head.topic, partition: head.partition });
+          this.txn?.batchFailed(error, false);
+          this.finish(head, error);
+          continue;
+        }
         if (this.idempotence) {
           const go = this.prepare(head);
           if (go instanceof Error) {

@@ -166,6 +166,11 @@ export class RecordBatchBuilder {
     return this.maxTs;
   }
 
+  /** The codec id of the closed batch (attributes bits 0-2); -1 while the batch is open. */
+  get compression(): number {
+    return this.codec;
+  }
+
   get isClosed(): boolean {
     return this.codec !== OPEN;
   }

@@ -501,11 +501,9 @@ describe('a broker that only speaks Produce < v7', () => {
     }
   }, 30_000);
 
-  // KNOWN GAP (issue 4): the producer does not yet refuse zstd below Produce v7; it sends the
-  // batch and only the broker's UNSUPPORTED_COMPRESSION_TYPE stops it. Java refuses before
-  // sending (ProduceRequest.Builder: UnsupportedCompressionTypeException). test.failing keeps
-  // the run green until the sender checks; then this fails and must become a plain test().
-  test.failing('zstd fails with a clear error before any zstd batch is sent', async () => {
+  // As Java (ProduceRequest.Builder: UnsupportedCompressionTypeException), zstd is refused before
+  // sending to a broker without Produce v7, rather than left to the broker's error.
+  test('zstd fails with a clear error before any zstd batch is sent', async () => {
     const broker = await oldBroker();
     try {
       const results = await send(broker.address, 'zstd');
