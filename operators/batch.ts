@@ -65,6 +65,7 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}): Operat
         entry.batch.builder.append(record.timestamp, record.key, record.value, record.headers);
       }
       entry.batch.records.push(record);
+      entry.batch.reservedBytes += record.reserved;
       if (entry.batch.builder.isFull(batchBytes)) emit(entry);
     }, () => {
       emitAll();

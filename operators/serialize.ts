@@ -37,9 +37,11 @@ function toOutgoing<K, V, P>(record: ProducerRecord<K, V, P>, keySerializer: Ser
     return OutgoingRecord.failed(record, String(record), new InvalidRecordError(`a record must be an object with topic and value, got ${record === null ? 'null' : typeof record}`));
   }
   const topic = record.topic;
-  const topicProblem = legal.has(topic) ? undefined : checkTopic(topic);
-  if (topicProblem === undefined && legal.size < 10_000) legal.add(topic);
-  if (topicProblem) return OutgoingRecord.failed(record, String(topic), new InvalidRecordError(topicProblem, { topic: String(topic) }, ErrorCode.INVALID_TOPIC_EXCEPTION), record.passthrough);
+  if (!legal.has(topic)) {
+    const topicProblem = checkTopic(topic);
+    if (topicProblem) return OutgoingRecord.failed(record, String(topic), new InvalidRecordError(topicProblem, { topic: String(topic) }, ErrorCode.INVALID_TOPIC_EXCEPTION), record.passthrough);
+    if (legal.size < 10_000) legal.add(topic);
+  }
   const partition = record.partition ?? -1;
   if (record.partition !== undefined && (!Number.isInteger(partition) || partition < 0 || partition > 0x7fffffff)) {
     return OutgoingRecord.failed(record, topic, new InvalidRecordError(`partition ${String(record.partition)} for topic ${JSON.stringify(topic)} is not a partition number (an integer ≥ 0)`, { topic }), record.passthrough);

@@ -49,12 +49,8 @@ export class ProducerBatch<P = unknown> {
     this.createdAt = createdAt;
   }
 
-  /** Bytes its records hold in the producer's memory budget. */
-  get reservedBytes(): number {
-    let n = 0;
-    for (const r of this.records) n += r.reserved;
-    return n;
-  }
+  /** Bytes its records hold in the producer's memory budget, given back once when it settles. */
+  reservedBytes = 0;
 }
 
 export interface BatchOwner<P = unknown> {

@@ -495,7 +495,7 @@ export class Sender {
 
   private release(b: ProducerBatch): void {
     this.memory.release(b.reservedBytes);
-    for (const r of b.records) r.reserved = 0;
+    b.reservedBytes = 0;
     this.builders.release(b.builder);
     b.owner = null;
   }

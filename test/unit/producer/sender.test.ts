@@ -143,7 +143,7 @@ test('a non-retriable error fails the batch at once, without retrying', async ()
   const done: ProducerBatch[] = [];
   const batch = oneBatch(0);
   memory.tryReserve(20);
-  batch.records[0].reserved = 20;
+  batch.reservedBytes = 20;
   sender.enqueue(batch, { done: (b) => done.push(b) });
   await advance(scheduler, 2000);
   expect(broker.sends).toHaveLength(1);
