@@ -12,16 +12,9 @@ import { Reader } from '../../src/protocol/reader.ts';
 import { Writer } from '../../src/protocol/writer.ts';
 import { consumeWithKcat, kcatInfo } from '../broker/kcat.ts';
 import { bootstrap, consumeWithConsoleConsumer, createTopic, uniqueTopic, type ConsumedRecord } from '../broker/reference.ts';
+import { producersFor } from './support.ts';
 
-const producers: Producer[] = [];
-function producer(overrides: Partial<ProducerConfig> = {}): Producer {
-  const p = createProducer({ brokers: bootstrap().split(','), clientId: 'kafkarx-compression-it', ...overrides });
-  producers.push(p);
-  return p;
-}
-afterAll(async () => {
-  await Promise.all(producers.map((p) => p.close()));
-});
+const producer = producersFor('kafkarx-compression-it');
 
 // Spies on every codec object, so a test can tell which implementation (and level) compressed its
 // batches: a compression option that is silently ignored would otherwise still read back fine. The

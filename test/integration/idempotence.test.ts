@@ -1,17 +1,9 @@
 import { from, lastValueFrom, toArray } from 'rxjs';
-import { createProducer, type Producer, type ProducerConfig } from 'kafkarx';
 import { toKafka } from 'kafkarx/operators';
 import { bootstrap, consumeWithConsoleConsumer, createTopic, uniqueTopic } from '../broker/reference.ts';
+import { producersFor } from './support.ts';
 
-const producers: Producer[] = [];
-function producer(overrides: Partial<ProducerConfig> = {}): Producer {
-  const p = createProducer({ brokers: bootstrap().split(','), clientId: 'kafkarx-idempotence-it', ...overrides });
-  producers.push(p);
-  return p;
-}
-afterAll(async () => {
-  await Promise.all(producers.map((p) => p.close()));
-});
+const producer = producersFor('kafkarx-idempotence-it');
 
 const uncommitted = async (topic: string, n: number) =>
   (await consumeWithConsoleConsumer(topic, { maxRecords: n, timeoutMs: 30_000 })).map((r) => r.value!.toString());

@@ -1,17 +1,10 @@
 import { from, lastValueFrom, toArray } from 'rxjs';
-import { createProducer, json, murmur2, type Producer, type ProducerConfig, type RecordMetadata } from 'kafkarx';
+import { json, murmur2, type RecordMetadata } from 'kafkarx';
 import { toKafka } from 'kafkarx/operators';
 import { addPartitions, bootstrap, consumeWithConsoleConsumer, createTopic, produceWithConsoleProducer, uniqueTopic } from '../broker/reference.ts';
+import { producersFor } from './support.ts';
 
-const producers: Producer[] = [];
-function producer(overrides: Partial<ProducerConfig> = {}): Producer {
-  const p = createProducer({ brokers: bootstrap().split(','), clientId: 'kafkarx-it', ...overrides });
-  producers.push(p);
-  return p;
-}
-afterAll(async () => {
-  await Promise.all(producers.map((p) => p.close()));
-});
+const producer = producersFor('kafkarx-it');
 
 const javaPartition = (key: string, partitions: number) => (murmur2(Buffer.from(key)) & 0x7fffffff) % partitions;
 
