@@ -30,6 +30,9 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}): Operat
   return operate((source, subscriber) => {
     // topic -> partition -> open batch; two lookups beat building a "topic-partition" key per record.
     const open = new Map<string, Array<Open<P> | undefined>>();
+    // Records mostly come in runs of one topic: skip the map lookup while the topic stays the same.
+    let lastTopic: string | undefined;
+    let lastPartitions: Array<Open<P> | undefined> = [];
 
     const emit = (entry: Open<P>) => {
       entry.linger?.unsubscribe();
@@ -56,8 +59,13 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}): Operat
         subscriber.next(record);
         return;
       }
-      let partitions = open.get(record.topic);
-      if (partitions === undefined) open.set(record.topic, (partitions = []));
+      if (record.topic !== lastTopic) {
+        let found = open.get(record.topic);
+        if (found === undefined) open.set(record.topic, (found = []));
+        lastTopic = record.topic;
+        lastPartitions = found;
+      }
+      const partitions = lastPartitions;
       let entry = partitions[record.partition] ?? start(record, partitions);
       if (!entry.batch.builder.tryAppend(record.timestamp, record.key, record.value, record.headers, batchBytes)) {
         emit(entry);
