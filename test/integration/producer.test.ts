@@ -1,4 +1,4 @@
-import { from, lastValueFrom, toArray } from 'rxjs';
+import { from, interval, lastValueFrom, map, takeWhile, toArray } from 'rxjs';
 import { json, murmur2, type RecordMetadata } from 'kafkarx';
 import { toKafka } from 'kafkarx/operators';
 import { addPartitions, bootstrap, consumeWithConsoleConsumer, createTopic, produceWithConsoleProducer, uniqueTopic } from '../broker/reference.ts';
@@ -88,15 +88,45 @@ test('partitions added while a stream runs are used once metadata refreshes', as
   const topic = uniqueTopic('grow');
   await createTopic(topic, { partitions: 2 });
   const p = producer({ metadataMaxAgeMs: 500 });
-  const send = (n: number, tag: string) => lastValueFrom(from(Array.from({ length: n }, (_, i) => ({ topic, key: `${tag}-${i}`, value: tag, passthrough: i }))).pipe(toKafka(p), toArray()));
-  const before = await send(500, 'before');
-  expect(new Set(before.map((m) => m.partition))).toEqual(new Set([0, 1]));
-  await addPartitions(topic, 5);
-  await new Promise((r) => setTimeout(r, 1500));
-  const after = await send(500, 'after');
-  expect(Math.max(...after.map((m) => m.partition))).toBeGreaterThanOrEqual(2);
-  for (const m of after) expect(m.partition).toBe(javaPartition(`after-${m.passthrough}`, 5));
+  // One stream of keyed records, a few ms apart; the topic grows from 2 to 5 partitions under it.
+  let grown = false;
+  let sent = 0;
+  let grownAt = Infinity;
+  const growing = addPartitions(topic, 5).then(() => {
+    grown = true;
+    grownAt = sent;
+  });
+  const metas = await lastValueFrom(interval(2).pipe(
+    // Go on for 1000 records past the growth: several metadata refreshes (every 500 ms).
+    takeWhile((i) => (sent = i) < grownAt + 1000),
+    map((i) => ({ topic, key: `k-${i}`, value: String(i), passthrough: { i, grown } })),
+    toKafka(p),
+    toArray(),
+  ));
+  await growing;
+  const before = metas.filter((m) => !m.passthrough!.grown);
+  expect(before.length).toBeGreaterThan(0);
+  for (const m of before) expect(m.partition).toBeLessThan(2);
+  // Records sent well after the growth (more than one metadata refresh later) go where Java would put them among 5.
+  const lastBefore = Math.max(...before.map((m) => m.passthrough!.i));
+  const late = metas.filter((m) => m.passthrough!.i > lastBefore + 500);
+  expect(late.length).toBeGreaterThan(100);
+  for (const m of late) expect(m.partition).toBe(javaPartition(`k-${m.passthrough!.i}`, 5));
+  expect(Math.max(...late.map((m) => m.partition))).toBeGreaterThanOrEqual(2);
 }, 120_000);
+
+test('a topic with LogAppendTime: each record reports the time the broker appended it, as ConsoleConsumer reads it', async () => {
+  const topic = uniqueTopic('log-append-time');
+  await createTopic(topic, { partitions: 1, configs: { 'message.timestamp.type': 'LogAppendTime' } });
+  const old = Date.now() - 3_600_000;
+  const metas = await lastValueFrom(from(Array.from({ length: 20 }, (_, i) => ({ topic, value: `v${i}`, timestamp: old }))).pipe(toKafka(producer()), toArray()));
+  const consumed = await consumeWithConsoleConsumer(topic, { maxRecords: 20 });
+  expect(consumed.every((c) => c.timestampType === 'LogAppendTime')).toBe(true);
+  for (const m of metas) {
+    expect(m.timestamp).toBeGreaterThan(old + 3_000_000);
+    expect(m.timestamp).toBe(consumed.find((c) => c.offset === m.offset)!.timestamp);
+  }
+}, 60_000);
 
 test('one oversized record among 1000 fails alone; the 999 others arrive', async () => {
   const topic = uniqueTopic('oversized');
