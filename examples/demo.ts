@@ -1,12 +1,11 @@
 // `npm run demo`: a generated event flow streamed into Kafka through toKafka(), with a live
 // progress line and a summary. Uses KAFKA_BROKERS, else a broker started by `npm run kafka:start`,
 // else starts a local one for the run and stops it afterwards.
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lastValueFrom, tap, reduce } from 'rxjs';
 import { createProducer, json } from 'kafkarx';
 import { fromPullSource, toKafka } from 'kafkarx/operators';
-import { devBrokerDir, startTestBroker, type TestBroker } from '../test/broker/broker.ts';
+import { runningDevBroker, startTestBroker, type TestBroker } from '../test/broker/broker.ts';
 import { createTopic } from '../test/broker/reference.ts';
 import { workDir } from '../test/broker/paths.ts';
 
@@ -22,16 +21,8 @@ interface PageView {
 
 async function brokers(): Promise<{ bootstrap: string; started?: TestBroker }> {
   if (process.env.KAFKA_BROKERS) return { bootstrap: process.env.KAFKA_BROKERS };
-  const state = join(devBrokerDir(), 'state.json');
-  if (existsSync(state)) {
-    const { bootstrap, pgid } = JSON.parse(readFileSync(state, 'utf8')) as { bootstrap: string; pgid: number };
-    try {
-      process.kill(-pgid, 0);
-      return { bootstrap };
-    } catch {
-      // that broker is gone: start one of our own
-    }
-  }
+  const running = runningDevBroker();
+  if (running) return { bootstrap: running.bootstrap };
   console.log('demo: no broker configured; starting Apache Kafka 4.1.1 for this run…');
   const started = await startTestBroker({ dir: join(workDir(), 'demo'), stopWithPid: process.pid, log: (l) => console.log(l) });
   return { bootstrap: started.bootstrap, started };

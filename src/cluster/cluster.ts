@@ -2,7 +2,7 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Apis } from '../network/apis.ts';
 import { BrokerConnection } from '../network/broker.ts';
 import type { ConnectionOptions } from '../network/connection.ts';
-import { KafkaError } from '../protocol/errors.ts';
+import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 import { MetadataTimeoutError, readMetadata, UnknownPartitionError, type BrokerAddress, type TopicInfo } from './metadata.ts';
 
 export interface ClusterOptions {
@@ -107,7 +107,7 @@ export class Cluster {
     const existing = this.connections.get(nodeId);
     if (existing) return existing;
     const address = this.brokers.get(nodeId);
-    if (!address) return Promise.reject(new KafkaError(-1, `broker ${nodeId} is not in the cluster metadata`));
+    if (!address) return Promise.reject(new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `broker ${nodeId} is not in the cluster metadata`));
     const pending = this.open(nodeId, address.host, address.port);
     this.connections.set(nodeId, pending);
     pending.then(
@@ -163,7 +163,7 @@ export class Cluster {
     for (const [name, list] of this.waiters) {
       for (const w of list) {
         clearTimeout(w.timer);
-        w.reject(new KafkaError(-1, `the producer closed while waiting for metadata of topic ${JSON.stringify(name)}`, { topic: name }));
+        w.reject(new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `the producer closed while waiting for metadata of topic ${JSON.stringify(name)}`, { topic: name }));
       }
     }
     this.waiters.clear();
@@ -189,14 +189,14 @@ export class Cluster {
         errors.push((e as Error).message);
       }
     }
-    throw new KafkaError(13, `no bootstrap broker answered: ${errors.join('; ')}`);
+    throw new KafkaError(ErrorCode.NETWORK_EXCEPTION, `no bootstrap broker answered: ${errors.join('; ')}`);
   }
 
   private async open(nodeId: number, host: string, port: number): Promise<BrokerConnection> {
     const key = `${host}:${port}`;
     const state = this.backoff.get(key);
     if (state && state.until > Date.now()) await sleep(state.until - Date.now());
-    if (this.closed) throw new KafkaError(-1, 'the producer is closed');
+    if (this.closed) throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, 'the producer is closed');
     const options: ConnectionOptions = {
       host, port, clientId: this.opts.clientId, tls: this.opts.tls,
       connectTimeoutMs: this.opts.connectTimeoutMs, requestTimeoutMs: this.opts.requestTimeoutMs, maxInFlight: this.opts.maxInFlight,

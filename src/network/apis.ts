@@ -11,21 +11,29 @@ export interface Api<Req, Res> {
   decode(r: Reader, version: number): Res;
 }
 
-export const Apis = {
-  apiVersions: { key: M.ApiVersions.API_KEY, name: M.ApiVersions.API_NAME, isFlexible: M.ApiVersions.isFlexible, encode: M.ApiVersions.encodeApiVersionsRequest, decode: M.ApiVersions.decodeApiVersionsResponse },
-  metadata: { key: M.Metadata.API_KEY, name: M.Metadata.API_NAME, isFlexible: M.Metadata.isFlexible, encode: M.Metadata.encodeMetadataRequest, decode: M.Metadata.decodeMetadataResponse },
-  produce: { key: M.Produce.API_KEY, name: M.Produce.API_NAME, isFlexible: M.Produce.isFlexible, encode: M.Produce.encodeProduceRequest, decode: M.Produce.decodeProduceResponse },
-  initProducerId: { key: M.InitProducerId.API_KEY, name: M.InitProducerId.API_NAME, isFlexible: M.InitProducerId.isFlexible, encode: M.InitProducerId.encodeInitProducerIdRequest, decode: M.InitProducerId.decodeInitProducerIdResponse },
-  findCoordinator: { key: M.FindCoordinator.API_KEY, name: M.FindCoordinator.API_NAME, isFlexible: M.FindCoordinator.isFlexible, encode: M.FindCoordinator.encodeFindCoordinatorRequest, decode: M.FindCoordinator.decodeFindCoordinatorResponse },
-  addPartitionsToTxn: { key: M.AddPartitionsToTxn.API_KEY, name: M.AddPartitionsToTxn.API_NAME, isFlexible: M.AddPartitionsToTxn.isFlexible, encode: M.AddPartitionsToTxn.encodeAddPartitionsToTxnRequest, decode: M.AddPartitionsToTxn.decodeAddPartitionsToTxnResponse },
-  addOffsetsToTxn: { key: M.AddOffsetsToTxn.API_KEY, name: M.AddOffsetsToTxn.API_NAME, isFlexible: M.AddOffsetsToTxn.isFlexible, encode: M.AddOffsetsToTxn.encodeAddOffsetsToTxnRequest, decode: M.AddOffsetsToTxn.decodeAddOffsetsToTxnResponse },
-  endTxn: { key: M.EndTxn.API_KEY, name: M.EndTxn.API_NAME, isFlexible: M.EndTxn.isFlexible, encode: M.EndTxn.encodeEndTxnRequest, decode: M.EndTxn.decodeEndTxnResponse },
-  txnOffsetCommit: { key: M.TxnOffsetCommit.API_KEY, name: M.TxnOffsetCommit.API_NAME, isFlexible: M.TxnOffsetCommit.isFlexible, encode: M.TxnOffsetCommit.encodeTxnOffsetCommitRequest, decode: M.TxnOffsetCommit.decodeTxnOffsetCommitResponse },
-  createTopics: { key: M.CreateTopics.API_KEY, name: M.CreateTopics.API_NAME, isFlexible: M.CreateTopics.isFlexible, encode: M.CreateTopics.encodeCreateTopicsRequest, decode: M.CreateTopics.decodeCreateTopicsResponse },
-  createPartitions: { key: M.CreatePartitions.API_KEY, name: M.CreatePartitions.API_NAME, isFlexible: M.CreatePartitions.isFlexible, encode: M.CreatePartitions.encodeCreatePartitionsRequest, decode: M.CreatePartitions.decodeCreatePartitionsResponse },
-  saslHandshake: { key: M.SaslHandshake.API_KEY, name: M.SaslHandshake.API_NAME, isFlexible: M.SaslHandshake.isFlexible, encode: M.SaslHandshake.encodeSaslHandshakeRequest, decode: M.SaslHandshake.decodeSaslHandshakeResponse },
-  saslAuthenticate: { key: M.SaslAuthenticate.API_KEY, name: M.SaslAuthenticate.API_NAME, isFlexible: M.SaslAuthenticate.isFlexible, encode: M.SaslAuthenticate.encodeSaslAuthenticateRequest, decode: M.SaslAuthenticate.decodeSaslAuthenticateResponse },
-} as const;
+interface MessageModule {
+  API_KEY: number;
+  API_NAME: string;
+  isFlexible(version: number): boolean;
+}
 
-export type RequestOf<A> = A extends Api<infer Req, unknown> ? Req : never;
-export type ResponseOf<A> = A extends Api<never, infer Res> ? Res : never;
+/** An API from its generated module: the request the client writes, the response it reads. */
+function api<Req, Res>(m: MessageModule, encode: Api<Req, Res>['encode'], decode: Api<Req, Res>['decode']): Api<Req, Res> {
+  return { key: m.API_KEY, name: m.API_NAME, isFlexible: m.isFlexible, encode, decode };
+}
+
+export const Apis = {
+  apiVersions: api(M.ApiVersions, M.ApiVersions.encodeApiVersionsRequest, M.ApiVersions.decodeApiVersionsResponse),
+  metadata: api(M.Metadata, M.Metadata.encodeMetadataRequest, M.Metadata.decodeMetadataResponse),
+  produce: api(M.Produce, M.Produce.encodeProduceRequest, M.Produce.decodeProduceResponse),
+  initProducerId: api(M.InitProducerId, M.InitProducerId.encodeInitProducerIdRequest, M.InitProducerId.decodeInitProducerIdResponse),
+  findCoordinator: api(M.FindCoordinator, M.FindCoordinator.encodeFindCoordinatorRequest, M.FindCoordinator.decodeFindCoordinatorResponse),
+  addPartitionsToTxn: api(M.AddPartitionsToTxn, M.AddPartitionsToTxn.encodeAddPartitionsToTxnRequest, M.AddPartitionsToTxn.decodeAddPartitionsToTxnResponse),
+  addOffsetsToTxn: api(M.AddOffsetsToTxn, M.AddOffsetsToTxn.encodeAddOffsetsToTxnRequest, M.AddOffsetsToTxn.decodeAddOffsetsToTxnResponse),
+  endTxn: api(M.EndTxn, M.EndTxn.encodeEndTxnRequest, M.EndTxn.decodeEndTxnResponse),
+  txnOffsetCommit: api(M.TxnOffsetCommit, M.TxnOffsetCommit.encodeTxnOffsetCommitRequest, M.TxnOffsetCommit.decodeTxnOffsetCommitResponse),
+  createTopics: api(M.CreateTopics, M.CreateTopics.encodeCreateTopicsRequest, M.CreateTopics.decodeCreateTopicsResponse),
+  createPartitions: api(M.CreatePartitions, M.CreatePartitions.encodeCreatePartitionsRequest, M.CreatePartitions.decodeCreatePartitionsResponse),
+  saslHandshake: api(M.SaslHandshake, M.SaslHandshake.encodeSaslHandshakeRequest, M.SaslHandshake.decodeSaslHandshakeResponse),
+  saslAuthenticate: api(M.SaslAuthenticate, M.SaslAuthenticate.encodeSaslAuthenticateRequest, M.SaslAuthenticate.decodeSaslAuthenticateResponse),
+} as const;

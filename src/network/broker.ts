@@ -1,9 +1,9 @@
 import { ErrorCode, KafkaError, type VersionRange } from '../protocol/errors.ts';
+import type { Reader } from '../protocol/reader.ts';
 import { CLIENT_VERSIONS, negotiate } from '../protocol/versions.ts';
 import { VERSION } from '../version.ts';
-import type { Api } from './apis.ts';
-import { Apis } from './apis.ts';
-import { Connection, type ConnectionOptions } from './connection.ts';
+import { Apis, type Api } from './apis.ts';
+import { Connection, type ConnectionOptions, type Request } from './connection.ts';
 
 /**
  * A connection to one broker, after the ApiVersions handshake: it knows which version of each
@@ -46,35 +46,13 @@ export class BrokerConnection {
     return v;
   }
 
-  supports(api: Api<never, unknown>): boolean {
-    try {
-      this.version(api);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   call<Req, Res>(api: Api<Req, Res>, request: Req, version = this.version(api as Api<never, unknown>)): Promise<Res> {
-    return this.connection.request({
-      apiKey: api.key,
-      apiVersion: version,
-      flexible: api.isFlexible(version),
-      name: `${api.name} v${version}`,
-      encode: (w) => api.encode(w, version, request),
-      decode: (r) => api.decode(r, version),
-    });
+    return this.connection.request(toRequest(api, version, request, (r) => api.decode(r, version)));
   }
 
   /** A request the broker will not answer (Produce with acks=0): resolves once written. */
   send<Req>(api: Api<Req, unknown>, request: Req, version = this.version(api as Api<never, unknown>)): Promise<void> {
-    return this.connection.request<void>({
-      apiKey: api.key,
-      apiVersion: version,
-      flexible: api.isFlexible(version),
-      name: `${api.name} v${version}`,
-      encode: (w) => api.encode(w, version, request),
-    });
+    return this.connection.request<void>(toRequest(api, version, request));
   }
 
   close(): Promise<void> {
@@ -92,19 +70,12 @@ async function handshake(connection: Connection): Promise<Map<number, VersionRan
   let version = CLIENT_VERSIONS.get(api.key)!.maxVersion;
   for (let attempt = 0; attempt < 2; attempt++) {
     const asked = version;
-    const res = await connection.request({
-      apiKey: api.key,
-      apiVersion: asked,
-      flexible: api.isFlexible(asked),
-      name: `ApiVersions v${asked}`,
-      encode: (w) => api.encode(w, asked, { clientSoftwareName: 'kafkarx', clientSoftwareVersion: VERSION }),
-      decode: (r) => {
-        const start = r.offset;
-        const refused = r.int16('ApiVersionsResponse.errorCode') === ErrorCode.UNSUPPORTED_VERSION;
-        r.offset = start;
-        return api.decode(r, refused ? 0 : asked);
-      },
-    });
+    const res = await connection.request(toRequest(api, asked, { clientSoftwareName: 'kafkarx', clientSoftwareVersion: VERSION }, (r) => {
+      const start = r.offset;
+      const refused = r.int16('ApiVersionsResponse.errorCode') === ErrorCode.UNSUPPORTED_VERSION;
+      r.offset = start;
+      return api.decode(r, refused ? 0 : asked);
+    }));
     const versions = new Map(res.apiKeys.map((k) => [k.apiKey, { minVersion: k.minVersion, maxVersion: k.maxVersion }]));
     if (res.errorCode === ErrorCode.NONE) return versions;
     if (res.errorCode !== ErrorCode.UNSUPPORTED_VERSION || !versions.has(api.key) || attempt > 0) {
@@ -113,4 +84,16 @@ async function handshake(connection: Connection): Promise<Map<number, VersionRan
     version = negotiate(versions, api.key);
   }
   throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, `no ApiVersions version agreed with ${connection.address}`);
+}
+
+/** `request` as `api` at `version` on the wire; without `decode`, the broker sends no answer. */
+function toRequest<Req, Res>(api: Api<Req, unknown>, version: number, request: Req, decode?: (r: Reader) => Res): Request<Res> {
+  return {
+    apiKey: api.key,
+    apiVersion: version,
+    flexible: api.isFlexible(version),
+    name: `${api.name} v${version}`,
+    encode: (w) => api.encode(w, version, request),
+    decode,
+  };
 }

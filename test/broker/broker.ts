@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dockerEngineAnswers, startDockerBroker } from './docker.ts';
 import { ensureKafkaJars } from './jars.ts';
-import { startLocalBroker, stopLocalBroker } from './local.ts';
+import { brokerRunning, startLocalBroker, stopLocalBroker } from './local.ts';
 import { workDir } from './paths.ts';
 
 export interface TestBroker {
@@ -35,3 +35,20 @@ export async function startTestBroker(opts: { dir: string; stopWithPid?: number;
 
 export const testRunDir = () => join(workDir(), 'test-run');
 export const devBrokerDir = () => join(workDir(), 'dev');
+
+/** What `npm run kafka:start` records about the broker it left running. */
+export interface DevBroker {
+  bootstrap: string;
+  pgid: number;
+  logFile: string;
+}
+
+export const devBrokerStateFile = () => join(devBrokerDir(), 'state.json');
+
+/** The broker `npm run kafka:start` left running, if it still runs. */
+export function runningDevBroker(): DevBroker | undefined {
+  const file = devBrokerStateFile();
+  if (!existsSync(file)) return undefined;
+  const state = JSON.parse(readFileSync(file, 'utf8')) as DevBroker;
+  return brokerRunning(state.pgid) ? state : undefined;
+}

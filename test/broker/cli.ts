@@ -1,21 +1,10 @@
 // `npm run kafka:start` / `npm run kafka:stop`: a broker for people, which stays up between runs.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { devBrokerDir, startTestBroker } from './broker.ts';
-import { brokerRunning, stopLocalBroker } from './local.ts';
-
-const stateFile = join(devBrokerDir(), 'state.json');
-
-interface State { bootstrap: string; pgid: number; logFile: string }
-
-function readState(): State | undefined {
-  if (!existsSync(stateFile)) return undefined;
-  const state = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
-  return brokerRunning(state.pgid) ? state : undefined;
-}
+import { rmSync, writeFileSync } from 'node:fs';
+import { devBrokerDir, devBrokerStateFile, runningDevBroker, startTestBroker, type DevBroker } from './broker.ts';
+import { stopLocalBroker } from './local.ts';
 
 async function start(): Promise<void> {
-  const running = readState();
+  const running = runningDevBroker();
   if (running) {
     console.log(`kafkarx: a broker is already running at ${running.bootstrap} (log: ${running.logFile})`);
     console.log(running.bootstrap);
@@ -24,19 +13,20 @@ async function start(): Promise<void> {
   process.env.KAFKARX_NO_DOCKER = '1';
   delete process.env.KAFKA_BROKERS;
   const broker = await startTestBroker({ dir: devBrokerDir(), log: (l) => console.error(l) });
-  writeFileSync(stateFile, JSON.stringify({ bootstrap: broker.bootstrap, pgid: broker.pgid, logFile: broker.logFile }));
+  const state: DevBroker = { bootstrap: broker.bootstrap, pgid: broker.pgid!, logFile: broker.logFile! };
+  writeFileSync(devBrokerStateFile(), JSON.stringify(state));
   console.error(`kafkarx: Apache Kafka is up (log: ${broker.logFile}); stop it with: npm run kafka:stop`);
   console.log(broker.bootstrap);
 }
 
 async function stop(): Promise<void> {
-  const state = readState();
+  const state = runningDevBroker();
   if (!state) {
     console.log('kafkarx: no broker of ours is running');
     return;
   }
   await stopLocalBroker(state);
-  rmSync(stateFile, { force: true });
+  rmSync(devBrokerStateFile(), { force: true });
   console.log(`kafkarx: stopped the broker at ${state.bootstrap}`);
 }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePorts } from './local.ts';
 import { KAFKA_VERSION } from './paths.ts';
 
 export interface DockerBroker {
@@ -17,14 +17,7 @@ export function dockerEngineAnswers(): boolean {
 export async function startDockerBroker(): Promise<DockerBroker> {
   const { GenericContainer, Wait } = await import('testcontainers');
   // The advertised listener must carry the host port, so it is chosen before the container starts.
-  const port = await new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
+  const [port] = await freePorts(1);
   const container = await new GenericContainer(`apache/kafka:${KAFKA_VERSION}`)
     .withExposedPorts({ container: 9092, host: port })
     .withEnvironment({

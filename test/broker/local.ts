@@ -136,7 +136,7 @@ function brokerLogConfig(): string {
   ].join('\n');
 }
 
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

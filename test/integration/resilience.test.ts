@@ -28,8 +28,7 @@ test('a connection dropped mid-stream: in-flight batches are retried on a new co
   await producer.close();
   expect(drops).toBe(3);
   expect(metas).toHaveLength(n);
-  // Without idempotence a batch the broker wrote before the drop is written again by its retry:
-  // read everything the partitions hold, duplicates included.
+  // Read everything the partitions hold, so a record written twice could not hide a missing one.
   const ends = [0, 1].map((p) => Math.max(...metas.filter((m) => m.partition === p).map((m) => m.offset)) + 1);
   const consumed = await consumeWithConsoleConsumer(topic, { maxRecords: ends[0] + ends[1] });
   expect(consumed.length).toBeGreaterThanOrEqual(n);
