@@ -4,7 +4,7 @@ import { lz4 } from './lz4.ts';
 import { none } from './none.ts';
 import { snappy } from './snappy.ts';
 import type { Codec, CompressionId, CompressionName } from './types.ts';
-import { zstdFzstd, zstdZlib } from './zstd.ts';
+import { ZSTD_AVAILABLE, zstdFzstd, zstdZlib } from './zstd.ts';
 
 export const COMPRESSION_NAMES: readonly CompressionName[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
@@ -32,6 +32,7 @@ export function codecFor(nameOrId: CompressionName | CompressionId | number | st
     case 'lz4':
       return lz4;
     case 'zstd':
+      if (!ZSTD_AVAILABLE) throw new ConfigError(`zstd compression needs node:zlib's zstd, which Node ${process.versions.node} lacks: use Node 22.15 or later, or another codec`);
       return options.zstdDecoder === 'fzstd' ? zstdFzstd : zstdZlib;
     default: {
       const given = typeof nameOrId === 'number' ? `codec id ${nameOrId}` : `compression type '${nameOrId}'`;

@@ -6,7 +6,10 @@ import { ZSTD_LEVELS, levelIn } from './levels.ts';
 import { ASYNC_MIN_BYTES } from './offload.ts';
 import type { Codec } from './types.ts';
 
-const zstdCompressAsync = promisify(zlib.zstdCompress);
+/** node:zlib has zstd from Node 22.15 (and 23.8); importing kafkarx must not fail without it. */
+export const ZSTD_AVAILABLE = typeof zlib.zstdCompressSync === 'function';
+
+const zstdCompressAsync = ZSTD_AVAILABLE ? promisify(zlib.zstdCompress) : undefined;
 
 // The pledged size puts the content size in the frame header, whichever API compresses: decoders
 // can allocate the output once, and the asynchronous API's frames match the synchronous one's.
@@ -26,7 +29,7 @@ async function compressAsync(data: Uint8Array, level: number | undefined): Promi
   if (data.byteLength < ASYNC_MIN_BYTES) return zlib.zstdCompressSync(data, zstdOptions);
   // Output comes back in chunkSize pieces, one thread-pool round trip each; zlib's 16 KiB default
   // costs more round trips than a 64 KiB chunk for the inputs that reach here.
-  return zstdCompressAsync(data, { ...zstdOptions, chunkSize: 64 * 1024 });
+  return zstdCompressAsync!(data, { ...zstdOptions, chunkSize: 64 * 1024 });
 }
 
 /**
