@@ -12,6 +12,8 @@ const common = { transform, moduleNameMapper, testEnvironment: 'node', moduleFil
 export default {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    // Installs the package into scratch apps from the npm registry: minutes, not seconds.
+    { ...common, displayName: 'packaging', testMatch: ['<rootDir>/test/packaging/**/*.test.ts'] },
     {
       ...common,
       displayName: 'integration',

@@ -1,15 +1,15 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 // kafkarx as users install it, into scratch apps outside the repository that bring their own
 // rxjs (7.8.1, older than ours): the `npm pack` tarball, a git URL (whose `prepare` builds dist/),
-// and a `file:` link inside the app, as in a monorepo. Each app loads kafkarx from an ES module
-// and from CommonJS, and type-checks a small program under every moduleResolution users have.
+// and an npm workspace of a monorepo holding kafkarx beside the app. Each app loads kafkarx from
+// an ES module and from CommonJS, and type-checks a small program under every moduleResolution.
 // The git URL installs the repository's HEAD commit: uncommitted changes are not in it.
 
-const repo = resolve(__dirname, '../../..');
+const repo = resolve(__dirname, '../..');
 const root = mkdtempSync(join(tmpdir(), 'kafkarx-install-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -111,11 +111,15 @@ test('from a git URL, whose prepare script builds dist/', () => {
   check(dir);
 }, 600_000);
 
-test('as a file: link inside the app, with the app\'s own rxjs', () => {
-  const dir = app('linked-app', { kafkarx: 'file:./packages/kafkarx' });
+// A plain `file:` link is its own install root, so npm gives it its own copy of every peer: in a
+// monorepo the workspace is what shares one rxjs between kafkarx and the app.
+test('as a workspace of a monorepo, with the app\'s own rxjs', () => {
+  const dir = app('monorepo', { kafkarx: '*' });
+  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...manifest, workspaces: ['packages/*'] }));
   mkdirSync(join(dir, 'packages'));
   ok(run('tar', ['xzf', tarball, '-C', join(dir, 'packages')], dir), 'unpacking the tarball');
   ok(run('mv', ['packages/package', 'packages/kafkarx'], dir), 'placing the package');
-  ok(run('npm', ['install'], dir), 'npm install of the link');
+  ok(run('npm', ['install'], dir), 'npm install of the workspace');
   check(dir);
 }, 300_000);
