@@ -1,3 +1,4 @@
+import '../src/node-version.ts';
 export { toKafka, type ToKafkaOptions } from './to-kafka.ts';
 export { serialize, checkTopic, type SerializeOptions } from './serialize.ts';
 export { reserve } from './reserve.ts';

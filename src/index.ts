@@ -1,3 +1,4 @@
+import './node-version.ts';
 import { Producer } from './producer/producer.ts';
 import type { ProducerConfig } from './producer/config.ts';
 import { toKafka } from '../operators/to-kafka.ts';

