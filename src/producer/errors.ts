@@ -2,6 +2,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 
 export { ConfigError } from '../codec/errors.ts';
 export { KafkaError } from '../protocol/errors.ts';
+export { AuthenticationError, TlsError } from '../network/errors.ts';
 
 /** Where a record was going, for errors that name it. */
 export interface RecordRef {

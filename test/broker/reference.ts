@@ -2,11 +2,19 @@
 // creates topics. Tests use these rather than our own decoder.
 import { ensureKafkaJars } from './jars.ts';
 import { runJavaToolAsync } from './java.ts';
+import type { SecureBroker } from './security.ts';
 
 export function bootstrap(): string {
   const b = process.env.KAFKA_BROKERS;
   if (!b) throw new Error('KAFKA_BROKERS is not set: integration tests run under the jest integration project, whose global setup starts a broker');
   return b;
+}
+
+/** The secured listeners of the test broker (see security.ts); the PLAINTEXT one is bootstrap(). */
+export function secureBroker(): SecureBroker {
+  const s = process.env.KAFKARX_SECURITY;
+  if (!s) throw new Error('KAFKARX_SECURITY is not set: the secured listeners exist only on the local JVM broker the integration global setup starts (not with KAFKA_BROKERS or Docker)');
+  return JSON.parse(s) as SecureBroker;
 }
 
 const toolsDir = () => ensureKafkaJars().tools;
