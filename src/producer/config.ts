@@ -198,13 +198,14 @@ function resolveIdempotence(config: ProducerConfig, r: ResolvedConfig): void {
 function resolveTls(config: ProducerConfig): TlsOptions | boolean {
   if (config.tls !== undefined && config.ssl !== undefined) throw new ConfigError('tls and ssl: give one of them (ssl is KafkaJS\'s name for tls)');
   const setting = config.tls !== undefined ? 'tls' : 'ssl';
-  const tls = config.tls ?? config.ssl ?? false;
+  const tls: unknown = config.tls !== undefined ? config.tls : config.ssl !== undefined ? config.ssl : false;
   if (typeof tls === 'boolean') return tls;
   if (typeof tls !== 'object' || tls === null || Array.isArray(tls)) {
     throw new ConfigError(`${setting}: expected true, false or an object of node:tls options, got ${describeValue(tls)}`);
   }
+  const options = tls as TlsOptions;
   for (const key of ['ca', 'cert', 'key', 'pfx'] as const) {
-    for (const item of [tls[key]].flat()) {
+    for (const item of [options[key]].flat()) {
       const text = typeof item === 'string' ? item : typeof (item as { pem?: unknown } | undefined)?.pem === 'string' ? (item as { pem: string }).pem : undefined;
       if (text === undefined) {
         if (item !== undefined && !Buffer.isBuffer(item) && !(item instanceof Uint8Array) && typeof item !== 'object') {
@@ -218,8 +219,8 @@ function resolveTls(config: ProducerConfig): TlsOptions | boolean {
       }
     }
   }
-  if (tls.passphrase !== undefined && typeof tls.passphrase !== 'string') throw new ConfigError(`${setting}.passphrase: expected a string`);
-  return tls;
+  if (options.passphrase !== undefined && typeof options.passphrase !== 'string') throw new ConfigError(`${setting}.passphrase: expected a string`);
+  return options;
 }
 
 function looksLikePath(text: string): boolean {
