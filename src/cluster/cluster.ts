@@ -233,7 +233,11 @@ export class Cluster {
           failures = 0;
         } catch (e) {
           failures++;
-          if (e instanceof AuthenticationError) this.failWaiters(e);
+          if (e instanceof AuthenticationError) {
+            this.failWaiters(e);
+            // Asking again would only repeat the refusal: wait until something asks for metadata.
+            this.updateRequested = false;
+          }
           for (const list of this.waiters.values()) for (const w of list) w.last = e as Error;
         }
       }

@@ -90,22 +90,34 @@ export class Connection {
     return new Promise((resolve, reject) => {
       const address = `${opts.host}:${opts.port}`;
       const tls = opts.tls === true ? {} : opts.tls || undefined;
-      const socket = tls
-        ? tlsConnect({ servername: isIp(opts.host) ? undefined : opts.host, ...tls, host: opts.host, port: opts.port })
-        : tcpConnect({ host: opts.host, port: opts.port });
+      let socket: Socket;
+      try {
+        socket = tls
+          ? tlsConnect({ servername: isIp(opts.host) ? undefined : opts.host, ...tls, host: opts.host, port: opts.port })
+          : tcpConnect({ host: opts.host, port: opts.port });
+      } catch (e) {
+        // node:tls refuses the settings themselves (a key that does not match the certificate, a wrong passphrase).
+        reject(new TlsError(`the TLS settings for ${address} are not usable: ${(e as Error).message}`, e as Error));
+        return;
+      }
       socket.setNoDelay(true);
       let tcpConnected = false;
       socket.once('connect', () => (tcpConnected = true));
+      // Rejects once the socket's handle is released, so a failed attempt leaves nothing open.
+      const fail = (error: KafkaError) => {
+        if (socket.closed) reject(error);
+        else socket.once('close', () => reject(error)).destroy();
+      };
       const timer = setTimeout(() => {
-        socket.destroy();
-        reject(tcpConnected && tls
+        socket.off('error', onError);
+        socket.on('error', () => undefined);
+        fail(tcpConnected && tls
           ? new TlsError(`the TLS handshake with ${address} did not complete within ${opts.connectTimeoutMs} ms: is it a TLS listener?`)
           : networkError(`connecting to ${address} timed out after ${opts.connectTimeoutMs} ms`));
       }, opts.connectTimeoutMs);
       const onError = (e: Error) => {
         clearTimeout(timer);
-        if (tls && tcpConnected) reject(tlsError(address, e));
-        else reject(networkError(`cannot connect to ${address}: ${e.message}`));
+        fail(tls && tcpConnected ? tlsError(address, e) : networkError(`cannot connect to ${address}: ${e.message}`));
       };
       socket.once('error', onError);
       socket.once(tls ? 'secureConnect' : 'connect', () => {
@@ -175,11 +187,13 @@ export class Connection {
 
   /** Closes the socket; requests still waiting fail with a retriable network error. */
   close(): Promise<void> {
-    this.fail(networkError(`connection to ${this.address} was closed by the client`));
-    return new Promise((resolve) => {
-      if (this.socket.destroyed) resolve();
+    // `destroyed` is set at once, the handle is released on 'close': wait for that, so nothing is left open.
+    const released = new Promise<void>((resolve) => {
+      if (this.socket.closed) resolve();
       else this.socket.once('close', () => resolve());
     });
+    this.fail(networkError(`connection to ${this.address} was closed by the client`));
+    return released;
   }
 
   private write({ request, resolve, reject }: Queued): void {

@@ -17,7 +17,9 @@ export class AuthenticationError extends KafkaError {
   constructor(message: string, options: { mechanism?: string; cause?: unknown } = {}) {
     super(ErrorCode.SASL_AUTHENTICATION_FAILED, message);
     if (options.mechanism !== undefined) this.mechanism = options.mechanism;
-    if (options.cause !== undefined) this.cause = options.cause;
+    // Not enumerable, as with `new Error(message, { cause })`: JSON.stringify of the error must
+    // not walk into node:tls's error, whose certificates refer to each other.
+    if (options.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, writable: true, configurable: true });
   }
 }
 

@@ -150,3 +150,14 @@ let topicSeq = 0;
 export function uniqueTopic(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${topicSeq++}`;
 }
+
+/** The end offset of each partition of a topic (Kafka's GetOffsetShell): how many records its log holds. */
+export async function endOffsets(topic: string): Promise<Map<number, number>> {
+  const { stdout } = await runJavaToolAsync(toolsDir(), 'org.apache.kafka.tools.GetOffsetShell', ['--bootstrap-server', bootstrap(), '--topic', topic, '--time', '-1']);
+  const out = new Map<number, number>();
+  for (const line of stdout.toString().trim().split('\n')) {
+    const m = /:(\d+):(\d+)$/.exec(line.trim());
+    if (m) out.set(Number(m[1]), Number(m[2]));
+  }
+  return out;
+}

@@ -24,8 +24,8 @@ export interface SecureBroker {
     reauth: string;
   };
   reauthMs: number;
-  /** PEM files. */
-  certs: { ca: string; clientCert: string; clientKey: string; clientKeyEncrypted: string; otherCa: string };
+  /** PEM files; `otherCa`/`otherCaKey`: a self-signed certificate the broker does not trust. */
+  certs: { ca: string; clientCert: string; clientKey: string; clientKeyEncrypted: string; otherCa: string; otherCaKey: string };
   /** Passphrase of clientKeyEncrypted. */
   clientKeyPassphrase: string;
   /** Super users (write anywhere), by mechanism they can use. */
@@ -77,7 +77,7 @@ function makeCertificates(dir: string): SecureBroker['certs'] & { brokerPem: str
     writeFileSync(join(dir, `${name}-store.pem`), readFileSync(join(dir, `${name}.p8`), 'utf8') + readFileSync(join(dir, `${name}.pem`), 'utf8') + readFileSync(join(dir, 'ca.pem'), 'utf8'));
   }
   return {
-    ca: join(dir, 'ca.pem'), otherCa: join(dir, 'other-ca.pem'),
+    ca: join(dir, 'ca.pem'), otherCa: join(dir, 'other-ca.pem'), otherCaKey: join(dir, 'other-ca.key'),
     clientCert: join(dir, 'client.pem'), clientKey: join(dir, 'client.key'), clientKeyEncrypted: join(dir, 'client-encrypted.key'),
     brokerPem: join(dir, 'broker-store.pem'), expiredPem: join(dir, 'expired-store.pem'), wrongHostPem: join(dir, 'wronghost-store.pem'),
   };
@@ -118,7 +118,7 @@ export function secureProperties(dir: string, ports: readonly number[]): { prope
   const info: SecureBroker = {
     listeners: { ssl: at(0), mtls: at(1), expired: at(2), wrongHost: at(3), saslPlaintext: at(4), saslSsl: at(5), reauth: at(6) },
     reauthMs: REAUTH_MS,
-    certs: { ca: certs.ca, otherCa: certs.otherCa, clientCert: certs.clientCert, clientKey: certs.clientKey, clientKeyEncrypted: certs.clientKeyEncrypted },
+    certs: { ca: certs.ca, otherCa: certs.otherCa, otherCaKey: certs.otherCaKey, clientCert: certs.clientCert, clientKey: certs.clientKey, clientKeyEncrypted: certs.clientKeyEncrypted },
     clientKeyPassphrase: KEY_PASSPHRASE,
     users: USERS,
     limited: LIMITED,

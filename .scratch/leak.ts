@@ -1,0 +1,15 @@
+import { createProducer } from '../src/index.ts';
+import { toKafka } from '../operators/index.ts';
+import { lastValueFrom, of } from 'rxjs';
+const s = JSON.parse(process.env.KAFKARX_SECURITY!);
+const h = () => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').join(',');
+console.log('start', h());
+const p = createProducer({ brokers: [s.listeners.saslPlaintext], sasl: { mechanism: 'plain', username: 'alice', password: 'x' } });
+console.log('ready', await p.ready().catch((e) => e.name), h());
+console.log('stream', await lastValueFrom(of({ topic: 't', value: 'x' }).pipe(toKafka(p))).catch((e) => e.name), h());
+await p.close();
+console.log('closed', h());
+await new Promise((r) => setTimeout(r, 20));
+console.log('+20ms', h());
+await new Promise((r) => setTimeout(r, 2000));
+console.log('+2s', h());
