@@ -77,3 +77,20 @@ test("'results' mode: only the denied topic's record fails; all 20,000 others ar
   expect(inLog).toHaveLength(N);
   expect([...inLog].sort()).toEqual([...ok].sort());
 }, 180_000);
+
+test('a topic the user may not even describe fails its records at the metadata stage only', async () => {
+  const t = topics();
+  const hidden = `bob-hidden-${process.pid}-${Date.now().toString(36)}`;
+  const producer = limitedProducer();
+  let results: Array<RecordResult<number>>;
+  try {
+    const input = Array.from({ length: 2001 }, (_, i) => i === 1000 ? { topic: hidden, value: 'hidden', passthrough: -1 } : { topic: t.allowed, value: `a${i}`, passthrough: i });
+    results = await lastValueFrom(from(input).pipe(toKafka(producer, { errorMode: 'results' }), toArray())) as Array<RecordResult<number>>;
+  } finally {
+    await producer.close();
+  }
+  const failed = results.filter((r) => !r.ok) as Array<Extract<RecordResult<number>, { ok: false }>>;
+  expect(failed.map((f) => [f.record.topic, (f.error as KafkaError).name])).toEqual([[hidden, 'TOPIC_AUTHORIZATION_FAILED']]);
+  expect(results.filter((r) => r.ok)).toHaveLength(2000);
+  expect(await logValues(t.allowed)).toHaveLength(2000);
+}, 120_000);
