@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { from, interval, lastValueFrom, map, of, take, toArray } from 'rxjs';
 import { AuthenticationError, createProducer, TlsError, type ProducerConfig, type SaslMechanism } from 'kafkarx';
 import { toKafka } from 'kafkarx/operators';
-import { bootstrap, consumeWithConsoleConsumer, secureBroker, uniqueTopic } from '../broker/reference.ts';
+import { bootstrap, consumeWithConsoleConsumer, endOffsets, secureBroker, uniqueTopic } from '../broker/reference.ts';
 import { captureOutput, renderError, secrets, settles, openSockets, trackHandles, unsecuredJwt } from './security-support.ts';
 
 const s = secureBroker();
@@ -177,3 +177,33 @@ describe('failures are typed, fast, settle, leak nothing and show no credential'
     timings.push({ name: f.name, readyMs: r.ready.ms, streamMs: r.stream.ms, closeMs: r.close.ms, error: `${(r.ready.error as Error).name}: ${(r.ready.error as Error).message}` });
   }, 90_000);
 });
+
+test('a re-authentication the broker refuses ends the stream with AuthenticationError at once; what was reported is what was written', async () => {
+  const topic = uniqueTopic('reauth-refused');
+  let tokens = 0;
+  const producer = createProducer({
+    brokers: [s.listeners.reauth], clientId: 'kafkarx-reauth-refused', lingerMs: 20,
+    // The first token is good; the identity provider then hands out expired ones.
+    sasl: { mechanism: 'oauthbearer', token: async () => ({ value: tokens++ === 0 ? unsecuredJwt(alice.username) : badToken }) },
+  });
+  const acknowledged: string[] = [];
+  const started = performance.now();
+  let error: unknown;
+  try {
+    await lastValueFrom(interval(5).pipe(take(20_000), map((i) => ({ topic, value: `r${i}` })), toKafka(producer), map((m) => acknowledged.push(`r${m.offset}`))));
+  } catch (e) {
+    error = e;
+  } finally {
+    await producer.close();
+  }
+  const elapsed = performance.now() - started;
+  expect(error).toBeInstanceOf(AuthenticationError);
+  expect((error as Error).message).toMatch(/SASL OAUTHBEARER authentication to .* failed/);
+  // Re-authentication starts at 85-95 % of the session lifetime: the failure follows within seconds, not after deliveryTimeoutMs.
+  expect(elapsed).toBeLessThan(s.reauthMs + 5000);
+  timings.push({ name: 're-authentication refused mid-stream (from stream start; session 6 s)', readyMs: 0, streamMs: Math.round(elapsed), closeMs: 0, error: `${(error as Error).name}: ${(error as Error).message}` });
+  expect(acknowledged.length).toBeGreaterThan(0);
+  expect((await endOffsets(topic)).get(0)).toBe(acknowledged.length);
+  const consumed = await consumeWithConsoleConsumer(topic, { maxRecords: acknowledged.length });
+  expect(consumed.map((c) => `r${c.offset}`).sort()).toEqual([...acknowledged].sort());
+}, 120_000);
