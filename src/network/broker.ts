@@ -7,6 +7,14 @@ import { Connection, type ConnectionOptions, type Request } from './connection.t
 import { AuthenticationError } from './errors.ts';
 import { authenticate, type SaslTransport } from './sasl/authenticate.ts';
 
+/**
+ * Addresses whose last connection was dropped at the first request after ApiVersions, and when.
+ * Once may be a broker going away at an unlucky moment; twice in a row, soon after, is a listener
+ * that wants SASL (it allows only ApiVersions and SaslHandshake before authentication) or TLS.
+ */
+const droppedAfterHandshake = new Map<string, number>();
+const DROPPED_AGAIN_WITHIN_MS = 30_000;
+
 /** Java re-authenticates between 85% and 95% of the session lifetime (KIP-368), spread so connections do not all go at once. */
 const REAUTH_AT_MIN = 0.85;
 const REAUTH_AT_SPREAD = 0.1;
@@ -27,6 +35,7 @@ export class BrokerConnection {
   private readonly options: ConnectionOptions;
   /** Until the broker answers a request after the handshake, a closed connection is explained. */
   private answered = false;
+  private dropped: KafkaError | undefined;
   private closing = false;
   private reauthTimer: NodeJS.Timeout | undefined;
 
@@ -82,17 +91,31 @@ export class BrokerConnection {
 
   /**
    * A broker that answers ApiVersions and then drops the connection at the first real request
-   * is a SASL listener (it allows only ApiVersions and SaslHandshake before authentication), or
-   * a TLS one behind a proxy: fatal, since retrying without SASL or TLS cannot succeed.
+   * is explained: the listener may want SASL or TLS. The first time it is retriable (a broker
+   * may just have gone away); again on the next connection, it is fatal, since retrying without
+   * SASL or TLS cannot succeed.
    */
   private firstAnswer<T>(answer: Promise<T>): Promise<T> {
     return answer.then((res) => {
+      if (!this.answered) droppedAfterHandshake.delete(this.address);
       this.answered = true;
       return res;
     }, (e: unknown) => {
       if (this.options.sasl || this.closing || !(e instanceof KafkaError) || e.code !== ErrorCode.NETWORK_EXCEPTION) throw e;
-      throw new AuthenticationError(`broker ${this.address} closed the connection after ApiVersions, at the first request without SASL: the listener may require TLS or SASL (set tls and/or sasl)`, { cause: e });
+      this.dropped ??= this.explainDrop(e);
+      throw this.dropped;
     });
+  }
+
+  /** One verdict per connection, however many of its first requests the drop failed. */
+  private explainDrop(e: KafkaError): KafkaError {
+    const message = `broker ${this.address} closed the connection after ApiVersions, at the first request without SASL: the listener may require TLS or SASL (set tls and/or sasl)`;
+    const now = Date.now();
+    const before = droppedAfterHandshake.get(this.address);
+    droppedAfterHandshake.set(this.address, now);
+    if (before === undefined || now - before > DROPPED_AGAIN_WITHIN_MS) return new KafkaError(ErrorCode.NETWORK_EXCEPTION, message);
+    droppedAfterHandshake.delete(this.address);
+    return new AuthenticationError(message, { cause: e });
   }
 
   private transport(request: <T>(r: Request<T>) => Promise<T>): SaslTransport {

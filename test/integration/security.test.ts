@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import { from, interval, lastValueFrom, map, of, take, toArray } from 'rxjs';
 import { AuthenticationError, createProducer, TlsError, type ProducerConfig, type SaslMechanism } from 'kafkarx';
 import { toKafka } from 'kafkarx/operators';
+import { BrokerConnection } from '../../src/network/broker.ts';
+import { Apis } from '../../src/network/apis.ts';
+import { KafkaError } from '../../src/protocol/errors.ts';
 import { bootstrap, consumeWithConsoleConsumer, endOffsets, secureBroker, uniqueTopic } from '../broker/reference.ts';
 import { captureOutput, renderError, secrets, settles, openSockets, trackHandles, unsecuredJwt } from './security-support.ts';
 
@@ -207,3 +210,24 @@ test('a re-authentication the broker refuses ends the stream with Authentication
   const consumed = await consumeWithConsoleConsumer(topic, { maxRecords: acknowledged.length });
   expect(consumed.map((c) => `r${c.offset}`).sort()).toEqual([...acknowledged].sort());
 }, 120_000);
+
+test('a SASL listener dropping a plaintext client after ApiVersions: explained and retriable once, fatal on the next connection', async () => {
+  const [host, port] = s.listeners.saslPlaintext.split(':');
+  const options = { host, port: Number(port), clientId: 'kafkarx-drop', connectTimeoutMs: 5000, requestTimeoutMs: 5000, maxInFlight: 5 };
+  const metadata = { topics: [], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false };
+  const first = await BrokerConnection.open(1, options);
+  // Two requests on the same connection share one verdict.
+  const [a, b] = await Promise.all([first.call(Apis.metadata, metadata).catch((e: unknown) => e), first.call(Apis.metadata, metadata).catch((e: unknown) => e)]);
+  await first.close();
+  for (const e of [a, b]) {
+    expect(e).toBeInstanceOf(KafkaError);
+    expect(e).not.toBeInstanceOf(AuthenticationError);
+    expect((e as KafkaError).retriable).toBe(true);
+    expect((e as Error).message).toMatch(/closed the connection after ApiVersions.*the listener may require TLS or SASL/);
+  }
+  const second = await BrokerConnection.open(1, options);
+  const e = await second.call(Apis.metadata, metadata).catch((x: unknown) => x);
+  await second.close();
+  expect(e).toBeInstanceOf(AuthenticationError);
+  expect((e as AuthenticationError).retriable).toBe(false);
+}, 30_000);
