@@ -6,7 +6,9 @@ import { transaction } from '../operators/transaction.ts';
 
 export { VERSION } from './version.ts';
 export { Producer } from './producer/producer.ts';
-export type { ProducerConfig, Acks } from './producer/config.ts';
+export type { ProducerConfig, Acks, SaslConfig } from './producer/config.ts';
+export type { SaslMechanism, SaslExchange } from './network/sasl/mechanism.ts';
+export type { OauthBearerToken, OauthBearerTokenProvider } from './network/sasl/oauthbearer.ts';
 export type { ProducerRecord, RecordMetadata, RecordResult, Headers, HeaderValue } from './producer/record.ts';
 export { string, json, bytes, nothing, raw, type Serializer, type RawValue } from './producer/serializers.ts';
 export type { PartitionerFn, PartitionerName, PartitionInput } from './producer/partitioners.ts';
@@ -14,6 +16,7 @@ export { murmur2 } from './producer/murmur2.ts';
 export {
   KafkaError, ConfigError, SerializationError, InvalidRecordError, RecordTooLargeError, BufferExhaustedError,
   ProducerTimeoutError, ProducerClosedError, TransactionError, ProducerFencedError, TransactionTimeoutError, TransactionStateError, isFatal,
+  AuthenticationError, TlsError,
 } from './producer/errors.ts';
 export type { ConsumerGroupMetadata } from './producer/transactions.ts';
 export { UnsupportedVersionError } from './protocol/errors.ts';

@@ -2,6 +2,8 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Apis } from '../network/apis.ts';
 import { BrokerConnection } from '../network/broker.ts';
 import type { ConnectionOptions } from '../network/connection.ts';
+import { AuthenticationError } from '../network/errors.ts';
+import type { SaslMechanism } from '../network/sasl/mechanism.ts';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 import { MetadataTimeoutError, readMetadata, UnknownPartitionError, type BrokerAddress, type TopicInfo } from './metadata.ts';
 
@@ -9,6 +11,7 @@ export interface ClusterOptions {
   bootstrap: ReadonlyArray<{ host: string; port: number }>;
   clientId: string;
   tls: TlsOptions | boolean;
+  sasl: SaslMechanism | undefined;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   maxInFlight: number;
@@ -186,6 +189,8 @@ export class Cluster {
         this.bootstrapConnection = attempt;
         return c;
       } catch (e) {
+        // Credentials or TLS settings that one broker refuses, the others refuse too.
+        if (e instanceof AuthenticationError) throw e;
         errors.push((e as Error).message);
       }
     }
@@ -198,7 +203,7 @@ export class Cluster {
     if (state && state.until > Date.now()) await sleep(state.until - Date.now());
     if (this.closed) throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, 'the producer is closed');
     const options: ConnectionOptions = {
-      host, port, clientId: this.opts.clientId, tls: this.opts.tls,
+      host, port, clientId: this.opts.clientId, tls: this.opts.tls, sasl: this.opts.sasl,
       connectTimeoutMs: this.opts.connectTimeoutMs, requestTimeoutMs: this.opts.requestTimeoutMs, maxInFlight: this.opts.maxInFlight,
     };
     try {
@@ -228,6 +233,11 @@ export class Cluster {
           failures = 0;
         } catch (e) {
           failures++;
+          if (e instanceof AuthenticationError) {
+            this.failWaiters(e);
+            // Asking again would only repeat the refusal: wait until something asks for metadata.
+            this.updateRequested = false;
+          }
           for (const list of this.waiters.values()) for (const w of list) w.last = e as Error;
         }
       }
@@ -305,6 +315,11 @@ export class Cluster {
     }
     if (remaining.length > 0) this.waiters.set(name, remaining);
     else this.waiters.delete(name);
+  }
+
+  /** Authentication failed: no metadata will come, so waiting out `maxBlockMs` helps nobody. */
+  private failWaiters(error: Error): void {
+    for (const name of [...this.waiters.keys()]) this.settle(name, () => ({ error }));
   }
 
   private removeWaiter(name: string, waiter: Waiter): void {

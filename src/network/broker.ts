@@ -4,10 +4,27 @@ import { CLIENT_VERSIONS, negotiate } from '../protocol/versions.ts';
 import { VERSION } from '../version.ts';
 import { Apis, type Api } from './apis.ts';
 import { Connection, type ConnectionOptions, type Request } from './connection.ts';
+import { AuthenticationError } from './errors.ts';
+import { authenticate, type SaslTransport } from './sasl/authenticate.ts';
 
 /**
- * A connection to one broker, after the ApiVersions handshake: it knows which version of each
- * API both sides speak and calls APIs by descriptor (see apis.ts).
+ * Addresses whose last connection was dropped at the first request after ApiVersions, and when.
+ * Once may be a broker going away at an unlucky moment; twice in a row, soon after, is a listener
+ * that wants SASL (it allows only ApiVersions and SaslHandshake before authentication) or TLS.
+ */
+const droppedAfterHandshake = new Map<string, number>();
+const DROPPED_AGAIN_WITHIN_MS = 30_000;
+
+/** Java re-authenticates between 85% and 95% of the session lifetime (KIP-368), spread so connections do not all go at once. */
+const REAUTH_AT_MIN = 0.85;
+const REAUTH_AT_SPREAD = 0.1;
+
+/**
+ * A connection to one broker, after the ApiVersions handshake and, with `sasl`, authentication:
+ * it knows which version of each API both sides speak and calls APIs by descriptor (see apis.ts).
+ * When the broker limits the SASL session (KIP-368), the connection re-authenticates in place
+ * before it ends: new requests wait while the exchange runs, requests in flight are answered as
+ * usual (Kafka answers a connection's requests in order).
  */
 export class BrokerConnection {
   /** -1 for a bootstrap address whose node id is not known yet. */
@@ -15,17 +32,27 @@ export class BrokerConnection {
   readonly connection: Connection;
   private readonly brokerVersions: ReadonlyMap<number, VersionRange>;
   private readonly chosen = new Map<number, number>();
+  private readonly options: ConnectionOptions;
+  /** Until the broker answers a request after the handshake, a closed connection is explained. */
+  private answered = false;
+  private dropped: KafkaError | undefined;
+  private closing = false;
+  private reauthTimer: NodeJS.Timeout | undefined;
 
-  private constructor(nodeId: number, connection: Connection, brokerVersions: ReadonlyMap<number, VersionRange>) {
+  private constructor(nodeId: number, connection: Connection, brokerVersions: ReadonlyMap<number, VersionRange>, options: ConnectionOptions) {
     this.nodeId = nodeId;
     this.connection = connection;
     this.brokerVersions = brokerVersions;
+    this.options = options;
+    connection.onClose(() => clearTimeout(this.reauthTimer));
   }
 
   static async open(nodeId: number, options: ConnectionOptions): Promise<BrokerConnection> {
     const connection = await Connection.connect(options);
     try {
-      return new BrokerConnection(nodeId, connection, await handshake(connection));
+      const broker = new BrokerConnection(nodeId, connection, await handshake(connection), options);
+      if (options.sasl) broker.scheduleReauthentication(await authenticate(broker.transport((r) => connection.request(r)), options.sasl));
+      return broker;
     } catch (e) {
       await connection.close();
       throw e;
@@ -47,7 +74,8 @@ export class BrokerConnection {
   }
 
   call<Req, Res>(api: Api<Req, Res>, request: Req, version = this.version(api as Api<never, unknown>)): Promise<Res> {
-    return this.connection.request(toRequest(api, version, request, (r) => api.decode(r, version)));
+    const answer = this.connection.request(toRequest(api, version, request, (r) => api.decode(r, version)));
+    return this.answered ? answer : this.firstAnswer(answer);
   }
 
   /** A request the broker will not answer (Produce with acks=0): resolves once written. */
@@ -56,7 +84,74 @@ export class BrokerConnection {
   }
 
   close(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.reauthTimer);
     return this.connection.close();
+  }
+
+  /**
+   * A broker that answers ApiVersions and then drops the connection at the first real request
+   * is explained: the listener may want SASL or TLS. The first time it is retriable (a broker
+   * may just have gone away); again on the next connection, it is fatal, since retrying without
+   * SASL or TLS cannot succeed.
+   */
+  private firstAnswer<T>(answer: Promise<T>): Promise<T> {
+    return answer.then((res) => {
+      if (!this.answered) droppedAfterHandshake.delete(this.address);
+      this.answered = true;
+      return res;
+    }, (e: unknown) => {
+      if (this.options.sasl || this.closing || !(e instanceof KafkaError) || e.code !== ErrorCode.NETWORK_EXCEPTION) throw e;
+      this.dropped ??= this.explainDrop(e);
+      throw this.dropped;
+    });
+  }
+
+  /** One verdict per connection, however many of its first requests the drop failed. */
+  private explainDrop(e: KafkaError): KafkaError {
+    const message = `broker ${this.address} closed the connection after ApiVersions, at the first request without SASL: the listener may require TLS or SASL (set tls and/or sasl)`;
+    const now = Date.now();
+    const before = droppedAfterHandshake.get(this.address);
+    droppedAfterHandshake.set(this.address, now);
+    if (before === undefined || now - before > DROPPED_AGAIN_WITHIN_MS) return new KafkaError(ErrorCode.NETWORK_EXCEPTION, message);
+    droppedAfterHandshake.delete(this.address);
+    return new AuthenticationError(message, { cause: e });
+  }
+
+  private transport(request: <T>(r: Request<T>) => Promise<T>): SaslTransport {
+    const { host, port } = this.options;
+    return {
+      host,
+      port,
+      version: (api) => this.version(api),
+      call: (api, req, version) => request(toRequest(api, version, req, (r) => api.decode(r, version))),
+    };
+  }
+
+  private scheduleReauthentication(lifetimeMs: number): void {
+    if (lifetimeMs <= 0 || this.connection.closed) return;
+    const delay = Math.max(1, Math.round(lifetimeMs * (REAUTH_AT_MIN + Math.random() * REAUTH_AT_SPREAD)));
+    this.reauthTimer = setTimeout(() => void this.reauthenticate(), delay);
+    // An idle producer must not be kept alive just to re-authenticate.
+    this.reauthTimer.unref();
+  }
+
+  /**
+   * Re-authentication in place: new requests are held in the connection's queue while the SASL
+   * exchange goes out ahead of them. A failure closes the connection; the cluster opens a new one
+   * (authenticating from scratch) for whatever is retried, and a refusal there is fatal.
+   */
+  private async reauthenticate(): Promise<void> {
+    const connection = this.connection;
+    if (connection.closed) return;
+    connection.pause();
+    try {
+      const lifetimeMs = await authenticate(this.transport((r) => connection.requestNow(r)), this.options.sasl!);
+      connection.resume();
+      this.scheduleReauthentication(lifetimeMs);
+    } catch {
+      void connection.close();
+    }
   }
 }
 

@@ -3,6 +3,8 @@ import { connect as tlsConnect, type ConnectionOptions as TlsOptions } from 'nod
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 import { Reader } from '../protocol/reader.ts';
 import { Writer } from '../protocol/writer.ts';
+import { isTlsFailure, TlsError } from './errors.ts';
+import type { SaslMechanism } from './sasl/mechanism.ts';
 
 export interface ConnectionOptions {
   host: string;
@@ -10,6 +12,8 @@ export interface ConnectionOptions {
   clientId: string | null;
   /** TLS settings for node:tls, or true for the defaults (system CAs, SNI from host). */
   tls?: TlsOptions | boolean;
+  /** Authenticate with this SASL mechanism after ApiVersions (see BrokerConnection). */
+  sasl?: SaslMechanism;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   /** Requests written and not yet answered; more wait in this connection's queue. */
@@ -64,6 +68,8 @@ export class Connection {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private closedWith: Error | undefined;
+  /** While re-authenticating: new requests wait in the queue. */
+  private paused = false;
   private readonly closeListeners: Array<(error: Error) => void> = [];
 
   private constructor(socket: Socket, opts: ConnectionOptions) {
@@ -71,30 +77,55 @@ export class Connection {
     this.opts = opts;
     this.address = `${opts.host}:${opts.port}`;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (e) => this.fail(networkError(`connection to ${this.address} failed: ${e.message}`)));
+    socket.on('error', (e) => this.fail(socketError(this.address, e)));
     socket.on('close', () => this.fail(networkError(`connection to ${this.address} closed`)));
   }
 
+  /**
+   * Opens the socket (and completes the TLS handshake). A TLS failure is a TlsError, fatal: the
+   * same handshake would fail again. A plaintext client whose first answer is a TLS record is
+   * told that the listener speaks TLS.
+   */
   static connect(opts: ConnectionOptions): Promise<Connection> {
     return new Promise((resolve, reject) => {
+      const address = `${opts.host}:${opts.port}`;
       const tls = opts.tls === true ? {} : opts.tls || undefined;
-      const socket = tls
-        ? tlsConnect({ servername: isIp(opts.host) ? undefined : opts.host, ...tls, host: opts.host, port: opts.port })
-        : tcpConnect({ host: opts.host, port: opts.port });
+      let socket: Socket;
+      try {
+        socket = tls
+          ? tlsConnect({ servername: isIp(opts.host) ? undefined : opts.host, ...tls, host: opts.host, port: opts.port })
+          : tcpConnect({ host: opts.host, port: opts.port });
+      } catch (e) {
+        // node:tls refuses the settings themselves (a key that does not match the certificate, a wrong passphrase).
+        reject(new TlsError(`the TLS settings for ${address} are not usable: ${(e as Error).message}`, e as Error));
+        return;
+      }
       socket.setNoDelay(true);
+      let tcpConnected = false;
+      socket.once('connect', () => (tcpConnected = true));
+      // Rejects once the socket's handle is released, so a failed attempt leaves nothing open.
+      const fail = (error: KafkaError) => {
+        if (socket.closed) reject(error);
+        else socket.once('close', () => reject(error)).destroy();
+      };
       const timer = setTimeout(() => {
-        socket.destroy();
-        reject(networkError(`connecting to ${opts.host}:${opts.port} timed out after ${opts.connectTimeoutMs} ms`));
+        socket.off('error', onError);
+        socket.on('error', () => undefined);
+        fail(tcpConnected && tls
+          ? new TlsError(`the TLS handshake with ${address} did not complete within ${opts.connectTimeoutMs} ms: is it a TLS listener?`)
+          : networkError(`connecting to ${address} timed out after ${opts.connectTimeoutMs} ms`));
       }, opts.connectTimeoutMs);
       const onError = (e: Error) => {
         clearTimeout(timer);
-        reject(networkError(`cannot connect to ${opts.host}:${opts.port}: ${e.message}`));
+        fail(tls && tcpConnected ? tlsError(address, e) : networkError(`cannot connect to ${address}: ${e.message}`));
       };
       socket.once('error', onError);
       socket.once(tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         socket.off('error', onError);
-        resolve(new Connection(socket, opts));
+        const connection = new Connection(socket, opts);
+        if (!tls) socket.prependOnceListener('data', (first: Buffer) => connection.refuseTls(first));
+        resolve(connection);
       });
     });
   }
@@ -123,18 +154,46 @@ export class Connection {
     if (this.closedWith) return Promise.reject(this.closedWith);
     return new Promise<T>((resolve, reject) => {
       const queued = { request, resolve: resolve as (v: unknown) => void, reject };
-      if (this.inFlight.length < this.opts.maxInFlight && this.queue.length === 0) this.write(queued);
+      if (this.inFlight.length < this.opts.maxInFlight && this.queue.length === 0 && !this.paused) this.write(queued);
       else this.queue.push(queued);
     });
   }
 
+  /** Holds new requests in the queue until `resume()`; `requestNow` still writes (re-authentication). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    while (this.queue.length > 0 && this.inFlight.length < this.opts.maxInFlight && !this.closedWith) this.write(this.queue.shift()!);
+  }
+
+  /** Writes at once, ahead of queued requests and whatever the pause: the SASL exchange of a re-authentication. */
+  requestNow<T>(request: Request<T>): Promise<T> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    return new Promise<T>((resolve, reject) => this.write({ request, resolve: resolve as (v: unknown) => void, reject }));
+  }
+
+  /**
+   * A TLS record (a handshake or an alert: content type 0x15/0x16, version 3.x) where a Kafka
+   * frame was expected: the listener speaks TLS and this client does not.
+   */
+  private refuseTls(first: Buffer): void {
+    if (first.length >= 2 && (first[0] === 0x15 || first[0] === 0x16) && first[1] === 0x03) {
+      this.fail(new TlsError(`${this.address} answered with TLS: the listener may require TLS (set tls), or TLS and SASL`));
+    }
+  }
+
   /** Closes the socket; requests still waiting fail with a retriable network error. */
   close(): Promise<void> {
-    this.fail(networkError(`connection to ${this.address} was closed by the client`));
-    return new Promise((resolve) => {
-      if (this.socket.destroyed) resolve();
+    // `destroyed` is set at once, the handle is released on 'close': wait for that, so nothing is left open.
+    const released = new Promise<void>((resolve) => {
+      if (this.socket.closed) resolve();
       else this.socket.once('close', () => resolve());
     });
+    this.fail(networkError(`connection to ${this.address} was closed by the client`));
+    return released;
   }
 
   private write({ request, resolve, reject }: Queued): void {
@@ -207,7 +266,7 @@ export class Connection {
     } catch (e) {
       pending.reject(e as Error);
     }
-    while (this.queue.length > 0 && this.inFlight.length < this.opts.maxInFlight && !this.closedWith) {
+    while (this.queue.length > 0 && this.inFlight.length < this.opts.maxInFlight && !this.closedWith && !this.paused) {
       this.write(this.queue.shift()!);
     }
   }
@@ -227,6 +286,15 @@ export class Connection {
 
 function networkError(message: string): KafkaError {
   return new KafkaError(ErrorCode.NETWORK_EXCEPTION, message);
+}
+
+function tlsError(address: string, e: Error): TlsError {
+  return new TlsError(`TLS handshake with ${address} failed: ${e.message}`, e);
+}
+
+/** After the handshake, TLS can still fail: TLS 1.3 servers check the client's certificate then. */
+function socketError(address: string, e: Error): KafkaError {
+  return isTlsFailure(e) ? tlsError(address, e) : networkError(`connection to ${address} failed: ${e.message}`);
 }
 
 function isIp(host: string): boolean {

@@ -3,10 +3,23 @@ import type { SchedulerLike } from 'rxjs';
 import { codecFor } from '../codec/registry.ts';
 import { validateLevel } from '../codec/levels.ts';
 import type { CompressionName } from '../codec/types.ts';
+import type { SaslMechanism } from '../network/sasl/mechanism.ts';
+import { oauthbearer, type OauthBearerTokenProvider } from '../network/sasl/oauthbearer.ts';
+import { plain } from '../network/sasl/plain.ts';
+import { scram } from '../network/sasl/scram.ts';
 import { ConfigError } from './errors.ts';
 import type { PartitionerFn, PartitionerName } from './partitioners.ts';
 
 export type Acks = 0 | 1 | -1 | 'all';
+
+/**
+ * SASL authentication, as KafkaJS users write it: a user name and password for PLAIN and SCRAM,
+ * a token provider for OAUTHBEARER, or a mechanism of your own (see SaslMechanism).
+ */
+export type SaslConfig =
+  | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+  | { mechanism: 'oauthbearer'; token: OauthBearerTokenProvider }
+  | SaslMechanism;
 
 /** What `createProducer()` accepts. Defaults follow Kafka 4's Java producer unless noted. */
 export interface ProducerConfig {
@@ -38,7 +51,15 @@ export interface ProducerConfig {
   reconnectBackoffMaxMs?: number;
   /** A named partitioner or a function; explicit partitions on records always win. */
   partitioner?: PartitionerName | PartitionerFn<any, any>;
+  /**
+   * TLS (node:tls options, or true for the system's CAs). `ca`, `cert` and `key` are PEM text or
+   * Buffers, not file paths: read the files yourself.
+   */
   tls?: TlsOptions | boolean;
+  /** KafkaJS's name for `tls`, accepted as an alias; give one or the other. */
+  ssl?: TlsOptions | boolean;
+  /** SASL authentication after connecting (over TLS when `tls` is set too: SASL_SSL). */
+  sasl?: SaslConfig;
   /** Codec for every batch: 'none' (default), 'gzip', 'snappy', 'lz4' or 'zstd'. */
   compression?: CompressionName;
   /**
@@ -68,13 +89,14 @@ export interface ProducerConfig {
   transactionTimeoutMs?: number;
 }
 
-export interface ResolvedConfig extends Required<Omit<ProducerConfig, 'tls' | 'acks' | 'partitioner' | 'compressionLevel' | 'scheduler' | 'transactionalId'>> {
+export interface ResolvedConfig extends Required<Omit<ProducerConfig, 'tls' | 'ssl' | 'sasl' | 'acks' | 'partitioner' | 'compressionLevel' | 'scheduler' | 'transactionalId'>> {
   transactionalId: string | null;
   scheduler: SchedulerLike | undefined;
   compressionLevel: number | undefined;
   acks: 0 | 1 | -1;
   partitioner: PartitionerName | PartitionerFn<any, any>;
   tls: TlsOptions | boolean;
+  sasl: SaslMechanism | undefined;
   bootstrap: Array<{ host: string; port: number }>;
 }
 
@@ -105,7 +127,7 @@ export function resolveConfig(config: ProducerConfig): ResolvedConfig {
   if (!config || !Array.isArray(config.brokers) || config.brokers.length === 0) {
     throw new ConfigError('brokers: give at least one bootstrap address, e.g. ["127.0.0.1:9092"]');
   }
-  const known = new Set([...Object.keys(DEFAULTS), 'brokers', 'acks', 'partitioner', 'tls', 'compression', 'compressionLevel', 'scheduler', 'idempotent', 'transactionalId']);
+  const known = new Set([...Object.keys(DEFAULTS), 'brokers', 'acks', 'partitioner', 'tls', 'ssl', 'sasl', 'compression', 'compressionLevel', 'scheduler', 'idempotent', 'transactionalId']);
   for (const key of Object.keys(config)) {
     if (!known.has(key)) throw new ConfigError(`unknown producer setting ${JSON.stringify(key)}`);
   }
@@ -126,7 +148,8 @@ export function resolveConfig(config: ProducerConfig): ResolvedConfig {
   if (typeof r.partitioner === 'string' && !['default', 'murmur2', 'murmur3', 'round-robin'].includes(r.partitioner)) {
     throw new ConfigError(`partitioner: expected 'default', 'murmur2', 'murmur3', 'round-robin' or a function, got ${JSON.stringify(r.partitioner)}`);
   }
-  r.tls = config.tls ?? false;
+  r.tls = resolveTls(config);
+  r.sasl = resolveSasl(config.sasl);
   r.scheduler = config.scheduler;
   r.compression = codecFor(config.compression ?? 'none').name;
   r.compressionLevel = validateLevel(r.compression, config.compressionLevel);
@@ -170,6 +193,83 @@ function resolveIdempotence(config: ProducerConfig, r: ResolvedConfig): void {
     const why = explicit ? 'idempotent is false' : r.acks !== -1 ? `acks is ${r.acks}, which turns idempotence off` : `maxInFlight is ${r.maxInFlight}, which turns idempotence off`;
     throw new ConfigError(`transactionalId needs an idempotent producer, but ${why}: transactions need idempotent true, acks 'all' and maxInFlight ≤ ${MAX_IN_FLIGHT_FOR_IDEMPOTENCE}`);
   }
+}
+
+function resolveTls(config: ProducerConfig): TlsOptions | boolean {
+  if (config.tls !== undefined && config.ssl !== undefined) throw new ConfigError('tls and ssl: give one of them (ssl is KafkaJS\'s name for tls)');
+  const setting = config.tls !== undefined ? 'tls' : 'ssl';
+  const tls: unknown = config.tls !== undefined ? config.tls : config.ssl !== undefined ? config.ssl : false;
+  if (typeof tls === 'boolean') return tls;
+  if (typeof tls !== 'object' || tls === null || Array.isArray(tls)) {
+    throw new ConfigError(`${setting}: expected true, false or an object of node:tls options, got ${describeValue(tls)}`);
+  }
+  const options = tls as TlsOptions;
+  for (const key of ['ca', 'cert', 'key', 'pfx'] as const) {
+    for (const item of [options[key]].flat()) {
+      const text = typeof item === 'string' ? item : typeof (item as { pem?: unknown } | undefined)?.pem === 'string' ? (item as { pem: string }).pem : undefined;
+      if (text === undefined) {
+        if (item !== undefined && !Buffer.isBuffer(item) && !(item instanceof Uint8Array) && typeof item !== 'object') {
+          throw new ConfigError(`${setting}.${key}: expected PEM text or a Buffer, got ${describeValue(item)}`);
+        }
+        continue;
+      }
+      const isPem = text.includes('-----BEGIN');
+      if (key === 'pfx' ? looksLikePath(text) : !isPem) {
+        throw new ConfigError(`${setting}.${key}: expected the ${key === 'pfx' ? 'PKCS#12 bytes' : 'PEM text'} itself, but got a string that ${key === 'pfx' ? 'looks like a file path' : 'is not PEM (no "-----BEGIN"); if it is a file path'}: read the file, e.g. ${key}: fs.readFileSync(path)`);
+      }
+    }
+  }
+  if (options.passphrase !== undefined && typeof options.passphrase !== 'string') throw new ConfigError(`${setting}.passphrase: expected a string`);
+  return options;
+}
+
+function looksLikePath(text: string): boolean {
+  return text.length < 4096 && !/[\r\n]/.test(text) && (/^(\.{0,2}\/|~|[A-Za-z]:\\)/.test(text) || /\.(p12|pfx|pem|crt|cer|key)$/i.test(text));
+}
+
+const SASL_KEYS: Record<string, readonly string[]> = {
+  plain: ['mechanism', 'username', 'password'],
+  'scram-sha-256': ['mechanism', 'username', 'password'],
+  'scram-sha-512': ['mechanism', 'username', 'password'],
+  oauthbearer: ['mechanism', 'token', 'oauthBearerProvider'],
+};
+
+/** Never echoes a value: these settings hold credentials. */
+function resolveSasl(sasl: unknown): SaslMechanism | undefined {
+  if (sasl === undefined) return undefined;
+  if (typeof sasl !== 'object' || sasl === null || Array.isArray(sasl)) {
+    throw new ConfigError(`sasl: expected an object such as { mechanism: 'scram-sha-512', username, password }, got ${sasl === null ? 'null' : Array.isArray(sasl) ? 'an array' : typeof sasl}`);
+  }
+  const s = sasl as Record<string, unknown>;
+  if (typeof s.mechanism !== 'string' || s.mechanism.length === 0) {
+    throw new ConfigError(`sasl.mechanism: expected 'plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer' or, with an authenticate function, the name of your own mechanism`);
+  }
+  if (typeof s.authenticate === 'function') return s as unknown as SaslMechanism;
+  const mechanism = s.mechanism.toLowerCase();
+  const allowed = SASL_KEYS[mechanism];
+  if (!allowed) {
+    throw new ConfigError(`sasl.mechanism: ${JSON.stringify(s.mechanism)} is not built in: use 'plain', 'scram-sha-256', 'scram-sha-512' or 'oauthbearer', or pass { mechanism, authenticate } for a mechanism of your own`);
+  }
+  for (const key of Object.keys(s)) {
+    if (!allowed.includes(key)) throw new ConfigError(`sasl.${key}: not a setting of SASL ${mechanism} (expected ${allowed.filter((k) => k !== 'oauthBearerProvider').join(', ')})`);
+  }
+  if (mechanism === 'oauthbearer') {
+    if (s.token !== undefined && s.oauthBearerProvider !== undefined) throw new ConfigError('sasl.token and sasl.oauthBearerProvider: give one of them (oauthBearerProvider is KafkaJS\'s name for token)');
+    const provider = s.token ?? s.oauthBearerProvider;
+    if (typeof provider !== 'function') throw new ConfigError('sasl.token: expected an async function returning { value, lifetimeMs?, extensions? }');
+    return oauthbearer(provider as OauthBearerTokenProvider);
+  }
+  if (typeof s.username !== 'string' || s.username.length === 0) throw new ConfigError(`sasl.username: expected a non-empty string for SASL ${mechanism}`);
+  if (typeof s.password !== 'string' || s.password.length === 0) throw new ConfigError(`sasl.password: expected a non-empty string for SASL ${mechanism}`);
+  if (mechanism === 'plain') return plain(s.username, s.password);
+  return scram(mechanism === 'scram-sha-256' ? 'sha256' : 'sha512', s.username, s.password);
+}
+
+/** The kind of a value, for messages about settings that may hold secrets. */
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'string' ? 'a string' : typeof v;
 }
 
 const MINIMUM: Record<string, number> = { transactionTimeoutMs: 1, batchBytes: 1, maxInFlight: 1, requestTimeoutMs: 1, maxRequestSize: 1, bufferMemory: 1, connectTimeoutMs: 1 };

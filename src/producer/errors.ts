@@ -2,6 +2,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 
 export { ConfigError } from '../codec/errors.ts';
 export { KafkaError } from '../protocol/errors.ts';
+export { AuthenticationError, TlsError } from '../network/errors.ts';
 
 /** Where a record was going, for errors that name it. */
 export interface RecordRef {
@@ -143,11 +144,12 @@ export function outsideTransaction(transactionalId: string): TransactionStateErr
 
 /**
  * Errors after which this producer can do nothing useful: the broker refuses who we are or what
- * we may do, or a newer producer took over our transactional id. They always end the stream.
+ * we may do on the cluster, or a newer producer took over our transactional id. They always end
+ * the stream. TOPIC_AUTHORIZATION_FAILED is not among them: as in the Java client, it fails the
+ * records of that topic only, and the others go on (and are reported).
  */
 const FATAL = new Set<number>([
   ErrorCode.SASL_AUTHENTICATION_FAILED,
-  ErrorCode.TOPIC_AUTHORIZATION_FAILED,
   ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
   ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
   ErrorCode.PRODUCER_FENCED,

@@ -11,7 +11,7 @@ import type { RecordBatchBuilderPool } from '../record/batch-builder.ts';
 import { CompressionCodec } from '../record/batch-format.ts';
 import type { BatchOwner, ProducerBatch } from './batch.ts';
 import type { ResolvedConfig } from './config.ts';
-import { ProducerTimeoutError } from './errors.ts';
+import { isFatal, ProducerTimeoutError } from './errors.ts';
 import { Fifo } from './fifo.ts';
 import { Idempotence, type PartitionSequences } from './idempotence.ts';
 import type { MemoryBudget } from './memory.ts';
@@ -281,6 +281,12 @@ export class Sender {
       },
       (e: Error) => {
         this.connecting.delete(nodeId);
+        // Refused credentials or TLS (say, after a failed re-authentication): retrying until
+        // deliveryTimeoutMs would only repeat the refusal.
+        if (isFatal(e)) {
+          this.failAll(e);
+          return;
+        }
         this.cluster.requestUpdate();
         for (const queue of queues) {
           const head = queue.peek();

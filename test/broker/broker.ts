@@ -4,6 +4,7 @@ import { dockerEngineAnswers, startDockerBroker } from './docker.ts';
 import { ensureKafkaJars } from './jars.ts';
 import { brokerRunning, startLocalBroker, stopLocalBroker } from './local.ts';
 import { workDir } from './paths.ts';
+import type { SecureBroker } from './security.ts';
 
 export interface TestBroker {
   bootstrap: string;
@@ -11,6 +12,8 @@ export interface TestBroker {
   kind: 'external' | 'docker' | 'jvm';
   logFile?: string;
   pgid?: number;
+  /** The secured listeners: only the local JVM broker has them. */
+  security?: SecureBroker;
   stop(): Promise<void>;
 }
 
@@ -30,7 +33,7 @@ export async function startTestBroker(opts: { dir: string; stopWithPid?: number;
   }
   mkdirSync(opts.dir, { recursive: true });
   const b = await startLocalBroker({ jars, dir: opts.dir, stopWithPid: opts.stopWithPid });
-  return { bootstrap: b.bootstrap, kind: 'jvm', logFile: b.logFile, pgid: b.pgid, stop: () => stopLocalBroker(b) };
+  return { bootstrap: b.bootstrap, kind: 'jvm', logFile: b.logFile, pgid: b.pgid, security: b.security, stop: () => stopLocalBroker(b) };
 }
 
 export const testRunDir = () => join(workDir(), 'test-run');

@@ -6,12 +6,15 @@ import { join } from 'node:path';
 import type { KafkaJars } from './jars.ts';
 import { tail } from './jars.ts';
 import { runJavaTool } from './java.ts';
+import { limitedUserAcls, SECURE_LISTENER_NAMES, secureProperties, type SecureBroker } from './security.ts';
 
 export interface LocalBroker {
   bootstrap: string;
   /** The process group of the broker (and its watchdog): signal `-pgid` to reach all of it. */
   pgid: number;
   logFile: string;
+  /** The secured listeners, users and certificates (see security.ts). */
+  security: SecureBroker;
 }
 
 export interface LocalBrokerOptions {
@@ -29,7 +32,7 @@ export interface LocalBrokerOptions {
  */
 export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalBroker> {
   const { jars, dir } = opts;
-  const [port, controllerPort] = await freePorts(2);
+  const [port, controllerPort, ...securePorts] = await freePorts(2 + SECURE_LISTENER_NAMES.length);
   const dataDir = join(dir, 'data');
   const logsDir = join(dir, 'logs');
   rmSync(dataDir, { recursive: true, force: true });
@@ -37,14 +40,15 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
   mkdirSync(logsDir, { recursive: true });
 
   const props = join(dir, 'server.properties');
-  writeFileSync(props, serverProperties(port, controllerPort, dataDir));
+  const secure = secureProperties(dir, securePorts);
+  writeFileSync(props, serverProperties(port, controllerPort, dataDir, securePorts) + secure.properties);
   const log4j = join(dir, 'log4j2-broker.properties');
   writeFileSync(log4j, brokerLogConfig());
 
   // A cluster id is a base64url UUID; StorageTool rejects one that begins with '-'.
   let clusterId: string;
   do clusterId = randomBytes(16).toString('base64url'); while (clusterId.startsWith('-'));
-  runJavaTool(jars.libs, 'kafka.tools.StorageTool', ['format', '--standalone', '-t', clusterId, '-c', props]);
+  runJavaTool(jars.libs, 'kafka.tools.StorageTool', ['format', '--standalone', '-t', clusterId, '-c', props, ...secure.formatArgs]);
 
   const logFile = join(logsDir, 'server.log');
   const out = openSync(logFile, 'w');
@@ -60,14 +64,17 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
   const child = spawn('bash', ['-c', script, 'kafka-broker', ...java], { detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
   child.unref();
-  const broker: LocalBroker = { bootstrap: `127.0.0.1:${port}`, pgid: child.pid!, logFile };
+  const broker: LocalBroker = { bootstrap: `127.0.0.1:${port}`, pgid: child.pid!, logFile, security: secure.info };
 
   let exited: number | string | null = null;
   child.on('exit', (code, signal) => { exited = signal ?? code; });
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);
   while (Date.now() < deadline) {
     if (exited !== null) break;
-    if (readFileSync(logFile, 'utf8').includes('Kafka Server started') && (await canConnect(port))) return broker;
+    if (readFileSync(logFile, 'utf8').includes('Kafka Server started') && (await canConnect(port))) {
+      for (const args of limitedUserAcls(broker.bootstrap)) runJavaTool(jars.tools, 'org.apache.kafka.tools.AclCommand', args);
+      return broker;
+    }
     await sleep(250);
   }
   await stopLocalBroker(broker);
@@ -95,15 +102,16 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
-function serverProperties(port: number, controllerPort: number, dataDir: string): string {
+function serverProperties(port: number, controllerPort: number, dataDir: string, securePorts: readonly number[]): string {
+  const secured = SECURE_LISTENER_NAMES.map((name, i) => `,${name}://127.0.0.1:${securePorts[i]}`).join('');
   return `process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
-advertised.listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${secured}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${secured}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,MTLS:SSL,EXPIRED:SSL,WRONGHOST:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,REAUTH:SASL_PLAINTEXT
 log.dirs=${dataDir}
 num.partitions=1
 auto.create.topics.enable=true

@@ -2,11 +2,19 @@
 // creates topics. Tests use these rather than our own decoder.
 import { ensureKafkaJars } from './jars.ts';
 import { runJavaToolAsync } from './java.ts';
+import type { SecureBroker } from './security.ts';
 
 export function bootstrap(): string {
   const b = process.env.KAFKA_BROKERS;
   if (!b) throw new Error('KAFKA_BROKERS is not set: integration tests run under the jest integration project, whose global setup starts a broker');
   return b;
+}
+
+/** The secured listeners of the test broker (see security.ts); the PLAINTEXT one is bootstrap(). */
+export function secureBroker(): SecureBroker {
+  const s = process.env.KAFKARX_SECURITY;
+  if (!s) throw new Error('KAFKARX_SECURITY is not set: the secured listeners exist only on the local JVM broker the integration global setup starts (not with KAFKA_BROKERS or Docker)');
+  return JSON.parse(s) as SecureBroker;
 }
 
 const toolsDir = () => ensureKafkaJars().tools;
@@ -141,4 +149,15 @@ let topicSeq = 0;
 /** A topic name no other test in this run uses. */
 export function uniqueTopic(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${topicSeq++}`;
+}
+
+/** The end offset of each partition of a topic (Kafka's GetOffsetShell): how many records its log holds. */
+export async function endOffsets(topic: string): Promise<Map<number, number>> {
+  const { stdout } = await runJavaToolAsync(toolsDir(), 'org.apache.kafka.tools.GetOffsetShell', ['--bootstrap-server', bootstrap(), '--topic', topic, '--time', '-1']);
+  const out = new Map<number, number>();
+  for (const line of stdout.toString().trim().split('\n')) {
+    const m = /:(\d+):(\d+)$/.exec(line.trim());
+    if (m) out.set(Number(m[1]), Number(m[2]));
+  }
+  return out;
 }
