@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultJarPath, generateModules, jarSource, SCHEMA_FIXTURE_PATH, schemaFixture, stripComments } from '../../../src/protocol/codegen/generator.ts';
+import { defaultJarPath, generateModules, jarSource, SCHEMA_FIXTURE_PATH, schemaFixture, stripComments } from '../../../tools/codegen/generator.ts';
 
 const jar = defaultJarPath();
 const haveJar = existsSync(jar);

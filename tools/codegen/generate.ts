@@ -2,7 +2,7 @@
  * Regenerates src/protocol/messages/ (and the schema fixture the protocol tests drive every
  * message with) from the JSON message schemas inside Kafka's client jar:
  *
- *   bash .ci/node24.sh node src/protocol/codegen/generate.ts [kafka-clients.jar]
+ *   bash .ci/node24.sh node tools/codegen/generate.ts [kafka-clients.jar]
  *
  * The jar defaults to the one the test harness caches (~/.cache/kafkarx, or $KAFKARX_CACHE).
  * The output is checked in, so building kafkarx never needs the jar.
@@ -11,7 +11,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { defaultJarPath, generateModules, jarSource, SCHEMA_FIXTURE_PATH, schemaFixture } from './generator.ts';
 
-const root = join(import.meta.dirname, '..', '..', '..');
+const root = join(import.meta.dirname, '..', '..');
 const outDir = join(root, 'src', 'protocol', 'messages');
 const jarPath = process.argv[2] ?? defaultJarPath();
 
