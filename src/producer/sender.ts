@@ -30,6 +30,11 @@ export interface TransactionHooks {
    * at least once, so its sequence is spent and the epoch must be bumped when the abort is done.
    */
   batchFailed(error: Error, sent: boolean): void;
+  /**
+   * Why the open transaction can only abort (or the producer is done), if so: none of its queued
+   * batches may go any more, so the sender fails them all at once.
+   */
+  doomed(): Error | undefined;
 }
 
 /** What to do with a batch whose request failed. */
@@ -183,6 +188,10 @@ export class Sender {
       if (this.initFailure) this.failAll(this.initFailure);
       else if (!idem.transactional && this.queues.size > 0) this.initProducerId();
     }
+    // A transaction that can only abort sends nothing more: every batch still queued fails now,
+    // not only the head of each partition, or those behind it would wait for a drain that never comes.
+    const doomed = this.txn?.doomed();
+    if (doomed && this.queues.size > 0) this.failAll(doomed);
     // Partition queues whose head may go now, by the broker leading them.
     const perNode = new Map<number, Fifo<ProducerBatch>[]>();
     let needMetadata = false;
@@ -214,6 +223,9 @@ export class Sender {
         nextWakeup = Math.min(nextWakeup, now + this.config.retryBackoffMs, deadline);
         continue;
       }
+      // Whatever holds the head back below (a connection, the in-flight limit, its partition being
+      // added to the transaction), its delivery timeout still needs a timer.
+      nextWakeup = Math.min(nextWakeup, deadline);
       const list = perNode.get(leader);
       if (list) list.push(queue);
       else perNode.set(leader, [queue]);
@@ -254,8 +266,9 @@ export class Sender {
         if (this.idempotence) {
           const go = this.prepare(head);
           if (go instanceof Error) {
-            queue.shift();
-            this.fail(head, go);
+            // Not only the head: no batch of this partition may go (the next drain fails the others).
+            for (let b = queue.shift(); b; b = queue.shift()) this.fail(b, go);
+            this.scheduleDrain();
             continue;
           }
           if (!go) continue;

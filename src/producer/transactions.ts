@@ -209,6 +209,10 @@ export class TransactionManager implements TransactionHooks {
     return false;
   }
 
+  doomed(): Error | undefined {
+    return this.fatalError ?? this.abortable;
+  }
+
   batchFailed(error: Error, sent: boolean): void {
     if (this.state !== 'inTransaction' && this.state !== 'ending') return;
     if (sent) this.bumpOnAbort = true;
@@ -248,7 +252,11 @@ export class TransactionManager implements TransactionHooks {
       if (!(error instanceof KafkaError && ABORTABLE.has(error.code))) return this.toFatal(error, during);
       abortable = new TransactionError(error.code, `${during} failed, so the transaction aborts: ${error.message}`, false, { cause: error });
     }
-    this.abortable ??= abortable;
+    if (!this.abortable) {
+      this.abortable = abortable;
+      // Its queued batches are failed by the sender's next drain.
+      this.sender?.wake();
+    }
     return abortable;
   }
 
