@@ -240,6 +240,7 @@ describe('idempotence', () => {
       transactionalId: 'tx',
       admit: () => admitted,
       batchFailed: (e) => failures.push(e),
+      doomed: () => undefined,
     };
     const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, hooks);
     sender.setProducerId(9, 3);
@@ -259,13 +260,45 @@ describe('idempotence', () => {
 
   test('a transactional batch that may not go (no open transaction) fails without being sent', async () => {
     const refusal = new Error('no open transaction');
-    const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, { transactionalId: 'tx', admit: () => refusal, batchFailed: () => undefined });
+    const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, { transactionalId: 'tx', admit: () => refusal, batchFailed: () => undefined, doomed: () => undefined });
     sender.setProducerId(9, 0);
     const done: ProducerBatch[] = [];
     sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
     await advance(scheduler, 100);
     expect(broker.sends).toHaveLength(0);
     expect(done[0].error).toBe(refusal);
+  });
+
+  test('a transaction that can only abort fails every queued batch, not only the head of each partition', async () => {
+    let why: Error | undefined;
+    const hooks: TransactionHooks = { transactionalId: 'tx', admit: () => why ?? false, batchFailed: () => undefined, doomed: () => why };
+    const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, hooks);
+    sender.setProducerId(9, 0);
+    const done: ProducerBatch[] = [];
+    for (const partition of [0, 0, 0, 1, 1]) sender.enqueue(oneBatch(0, partition), { done: (b) => done.push(b) });
+    await advance(scheduler, 50);
+    expect(done).toHaveLength(0);
+    why = new Error('the transaction can only abort');
+    sender.wake();
+    await advance(scheduler, 60);
+    expect(done).toHaveLength(5);
+    expect(done.every((b) => b.error === why)).toBe(true);
+    expect(sender.pending).toBe(0);
+    expect(broker.sends).toHaveLength(0);
+  });
+
+  test('a batch whose partition is never added to the transaction still expires at deliveryTimeoutMs', async () => {
+    const hooks: TransactionHooks = { transactionalId: 'tx', admit: () => false, batchFailed: () => undefined, doomed: () => undefined };
+    const { scheduler, sender } = setup([], { transactionalId: 'tx', deliveryTimeoutMs: 40_000 }, hooks);
+    sender.setProducerId(9, 0);
+    const done: ProducerBatch[] = [];
+    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
+    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
+    await advance(scheduler, 39_000);
+    expect(done).toHaveLength(0);
+    await advance(scheduler, 41_000);
+    expect(done).toHaveLength(2);
+    expect(done[0].error?.message).toMatch(/deliveryTimeoutMs 40000/);
   });
 
   test('without idempotence, batches carry no producer id', async () => {
