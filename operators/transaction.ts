@@ -2,7 +2,7 @@ import {
   catchError, concatMap, connectable, defer, finalize, from, map, Observable, of, ReplaySubject, Subscription, throwError, toArray,
   type MonoTypeOperatorFunction, type ObservableInput, type OperatorFunction,
 } from 'rxjs';
-import { isFatal, ProducerClosedError, TransactionStateError } from '../src/producer/errors.ts';
+import { isFatal, ProducerClosedError, TransactionOutcomeUnknownError, TransactionStateError } from '../src/producer/errors.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import type { ProducerRecord, RecordMetadata } from '../src/producer/record.ts';
 import type { RawValue } from '../src/producer/serializers.ts';
@@ -188,7 +188,8 @@ export interface TransactionsOptions<K, V> extends TransactionSendOptions<K, V> 
   /**
    * false (the default): the first transaction that fails ends the stream with its error.
    * true: a failed (aborted) transaction is emitted as `{ committed: false, error }` and the next
-   * one goes ahead. Fatal errors (`isFatal`: fenced, timed out, unauthorized) always end it.
+   * one goes ahead. Fatal errors (`isFatal`: fenced, unauthorized) always end it, and so does a
+   * TransactionOutcomeUnknownError (a commit that could not be confirmed may have committed).
    */
   continueOnAbort?: boolean;
   /** Each transaction also commits the consumed offsets of its records (see `Transaction.sendOffsets`). */
@@ -223,7 +224,10 @@ export function transactions<K = RawValue, V = RawValue, P = unknown>(producer: 
       }).pipe(
         toArray(),
         map((results): TransactionOutcome<P> => ({ committed: true, index, results })),
-        catchError((error: unknown) => (continueOnAbort && !isFatal(error) ? of<TransactionOutcome<P>>({ committed: false, index, error }) : throwError(() => error))),
+        // A transaction whose commit could not be confirmed may have committed: never an abort.
+        catchError((error: unknown) => (continueOnAbort && !isFatal(error) && !(error instanceof TransactionOutcomeUnknownError)
+          ? of<TransactionOutcome<P>>({ committed: false, index, error })
+          : throwError(() => error))),
         finalize(() => {
           connection.unsubscribe();
           held.remove(connection);

@@ -123,6 +123,25 @@ export class TransactionTimeoutError extends TransactionError {
 }
 
 /**
+ * EndTxn(commit) was sent, but the coordinator never confirmed it within `maxBlockMs` (no answer,
+ * the connection lost, the coordinator moved or stayed busy), or the producer was fenced before it
+ * could confirm: the transaction may have committed or may not. It is never reported as failed
+ * (it may be visible to read_committed consumers) nor as committed. Unless `fatal`, the producer
+ * keeps asking: the next transaction first confirms this commit (a commit retried on a committed
+ * transaction succeeds) and fails with this error again while it cannot.
+ */
+export class TransactionOutcomeUnknownError extends TransactionError {
+  override name = 'TransactionOutcomeUnknownError';
+  override readonly retriable = false;
+  readonly transactionalId: string;
+
+  constructor(transactionalId: string, message: string, fatal: boolean, cause: Error) {
+    super(cause instanceof KafkaError ? cause.code : ErrorCode.UNKNOWN_SERVER_ERROR, `${message}: ${cause.message}`, fatal, { cause });
+    this.transactionalId = transactionalId;
+  }
+}
+
+/**
  * A transactional operation the producer's state does not allow: sending records of a
  * transactional producer outside `producer.transaction()`, or using a transaction's operators
  * after its scope ended. Nothing was sent; the producer is fine.

@@ -7,7 +7,9 @@ import { ApiKey } from '../protocol/messages/index.ts';
 import { TRANSACTION_V1_MAX_VERSION } from '../protocol/versions.ts';
 import type { ResolvedConfig } from './config.ts';
 import { Coordinators, describeKey, GROUP_COORDINATOR, TRANSACTION_COORDINATOR } from './coordinator.ts';
-import { isFatal, ProducerTimeoutError, ProducerFencedError, TransactionError, TransactionStateError, TransactionTimeoutError } from './errors.ts';
+import {
+  isFatal, ProducerTimeoutError, ProducerFencedError, TransactionError, TransactionOutcomeUnknownError, TransactionStateError, TransactionTimeoutError,
+} from './errors.ts';
 import type { Sender, TransactionHooks } from './sender.ts';
 
 /** The consumer group whose offsets a transaction commits, as its consumer knows it (KIP-447). */
@@ -27,11 +29,22 @@ export interface PartitionOffset {
   leaderEpoch?: number;
 }
 
-type State = 'initializing' | 'ready' | 'inTransaction' | 'ending' | 'fatal';
+/** `committing`: EndTxn(commit) was sent and not confirmed; nothing else may happen until it is. */
+type State = 'initializing' | 'ready' | 'inTransaction' | 'ending' | 'committing' | 'fatal';
 
 const FENCED = new Set<number>([ErrorCode.PRODUCER_FENCED, ErrorCode.INVALID_PRODUCER_EPOCH]);
 /** Answers meaning the coordinator moved (or the connection to it broke): find it again. */
 const REFIND = new Set<number>([ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.NETWORK_EXCEPTION, ErrorCode.REQUEST_TIMED_OUT]);
+/**
+ * Coordinator answers that prove a request changed nothing. Any other outcome of an EndTxn(commit)
+ * (no answer, a lost connection, COORDINATOR_NOT_AVAILABLE after a failed log append) may have
+ * committed the transaction.
+ */
+const UNCHANGED = new Set<number>([
+  ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.CONCURRENT_TRANSACTIONS, ErrorCode.PRODUCER_FENCED,
+  ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.INVALID_TXN_STATE, ErrorCode.INVALID_PRODUCER_ID_MAPPING, ErrorCode.UNKNOWN_PRODUCER_ID,
+  ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+]);
 /** The previous transaction's markers are still being written; Java retries these quickly. */
 const CONCURRENT_TRANSACTIONS_BACKOFF_MS = 20;
 
@@ -68,6 +81,11 @@ export class TransactionManager implements TransactionHooks {
   private startedAt = 0;
   private queueTail: Promise<void> = Promise.resolve();
   private initialization: Promise<void> | undefined;
+  /**
+   * Set once EndTxn(commit) is first sent, until its outcome is known; `mayHaveLanded` once an
+   * attempt may have reached the coordinator without a conclusive answer.
+   */
+  private commitAttempts: { mayHaveLanded: boolean } | undefined;
   /** The open transaction's scope, which `closeScope` ends. */
   scope: { end(reason: Error): Promise<void> } | undefined;
 
@@ -126,6 +144,7 @@ export class TransactionManager implements TransactionHooks {
   async begin(): Promise<void> {
     await this.initialize();
     if (this.fatalError) throw this.fatalError;
+    if (this.state === 'committing') await this.confirmCommit('before beginning the next transaction');
     if (this.state !== 'ready') throw new TransactionStateError(`cannot begin a transaction while the producer is ${this.state}`);
     this.state = 'inTransaction';
     this.added.clear();
@@ -136,7 +155,11 @@ export class TransactionManager implements TransactionHooks {
     this.startedAt = Date.now();
   }
 
-  /** Commits once every batch is settled; if the transaction cannot commit, aborts it and rejects. */
+  /**
+   * Commits once every batch is settled; if the transaction cannot commit, aborts it and rejects.
+   * Once EndTxn(commit) went out, it never aborts: it resolves when the commit is confirmed and
+   * rejects with TransactionOutcomeUnknownError when it cannot be (see `confirmCommit`).
+   */
   async commit(): Promise<void> {
     this.state = 'ending';
     await this.sender.whenIdle();
@@ -147,14 +170,52 @@ export class TransactionManager implements TransactionHooks {
       await this.finishAbort();
       throw why;
     }
-    try {
-      if (this.started) await this.endTxn(true);
+    if (!this.started) {
       this.state = 'ready';
-    } catch (e) {
-      if (this.fatalError) throw this.fatalError;
-      await this.finishAbort();
-      throw e;
+      return;
     }
+    this.commitAttempts = { mayHaveLanded: false };
+    await this.confirmCommit('committing');
+  }
+
+  /**
+   * Sends EndTxn(commit), to the coordinator found anew whenever it moved, until it is confirmed
+   * (a commit retried on a committed transaction is confirmed too), as the Java client's
+   * EndTxnHandler retries. When no attempt can have reached the coordinator, a refusal or the
+   * maxBlockMs deadline means the transaction did not commit: it aborts as any failed one. Once
+   * one may have, only a confirmation says committed; anything else is
+   * TransactionOutcomeUnknownError: at the deadline the producer stays `committing` and the next
+   * transaction starts by confirming this commit; after a refusal (fenced, say) it is fatal.
+   */
+  private async confirmCommit(during: string): Promise<void> {
+    const attempts = this.commitAttempts!;
+    this.state = 'committing';
+    try {
+      await this.endTxn(true, attempts);
+    } catch (e) {
+      const error = e as Error;
+      const pending = error instanceof ProducerTimeoutError;
+      if (!attempts.mayHaveLanded) {
+        this.commitAttempts = undefined;
+        this.state = 'ending';
+        if (this.fatalError) throw this.fatalError;
+        await this.finishAbort();
+        throw error;
+      }
+      const id = JSON.stringify(this.transactionalId);
+      if (pending) {
+        throw new TransactionOutcomeUnknownError(this.transactionalId,
+          `the commit of the transaction of transactional id ${id} was sent but not confirmed ${during} within maxBlockMs (${this.config.maxBlockMs} ms), so it may or may not have committed; the next transaction first confirms it`,
+          false, error);
+      }
+      this.commitAttempts = undefined;
+      const fatal = this.toFatal(error, 'EndTxn (commit)');
+      throw new TransactionOutcomeUnknownError(this.transactionalId,
+        `the commit of the transaction of transactional id ${id} was sent, but before it was confirmed the coordinator refused this producer, so the transaction may or may not have committed; the producer can do no more`,
+        true, fatal);
+    }
+    this.commitAttempts = undefined;
+    this.state = 'ready';
   }
 
   /** Aborts once every batch already written is settled (unwritten ones were withdrawn). */
@@ -282,13 +343,14 @@ export class TransactionManager implements TransactionHooks {
     }
   }
 
-  private async endTxn(committed: boolean): Promise<void> {
+  private async endTxn(committed: boolean, attempts?: { mayHaveLanded: boolean }): Promise<void> {
     try {
-      await this.request('EndTxn', TRANSACTION_COORDINATOR, this.transactionalId, (conn) => {
+      await this.request(committed ? 'EndTxn (commit)' : 'EndTxn (abort)', TRANSACTION_COORDINATOR, this.transactionalId, (conn) => {
         const version = Math.min(conn.version(Apis.endTxn), TRANSACTION_V1_MAX_VERSION[ApiKey.EndTxn]);
         return conn.call(Apis.endTxn, { transactionalId: this.transactionalId, producerId: BigInt(this.producerId), producerEpoch: this.epoch, committed }, version);
-      }, (r) => r.errorCode);
+      }, (r) => r.errorCode, attempts);
     } catch (e) {
+      if (attempts?.mayHaveLanded) throw e;
       throw this.failTransaction(e as Error, committed ? 'EndTxn (commit)' : 'EndTxn (abort)');
     }
   }
@@ -352,14 +414,23 @@ export class TransactionManager implements TransactionHooks {
    * One request to a coordinator, retried while its error may pass: the coordinator moving
    * (found again), loading, or still finishing the previous transaction. Gives up after maxBlockMs.
    */
-  private async request<Res>(what: string, keyType: number, key: string, send: (conn: BrokerConnection) => Promise<Res>, errorOf: (res: Res) => number): Promise<Res> {
+  private async request<Res>(what: string, keyType: number, key: string, send: (conn: BrokerConnection) => Promise<Res>, errorOf: (res: Res) => number,
+    attempts?: { mayHaveLanded: boolean }): Promise<Res> {
     const deadline = Date.now() + this.config.maxBlockMs;
     for (let retries = 0; ; retries++) {
       let error: Error;
       try {
-        const res = await send(await this.coordinators.connection(keyType, key));
+        const conn = await this.coordinators.connection(keyType, key);
+        let res: Res;
+        try {
+          res = await send(conn);
+        } catch (e) {
+          if (attempts) attempts.mayHaveLanded = true;
+          throw e;
+        }
         const code = errorOf(res);
         if (code === ErrorCode.NONE) return res;
+        if (attempts && !UNCHANGED.has(code)) attempts.mayHaveLanded = true;
         error = new KafkaError(code, undefined, { message: `${what} for ${describeKey(keyType, key)}` });
       } catch (e) {
         error = e as Error;
