@@ -77,9 +77,10 @@ export function transaction<T>(producer: Producer, body: (tx: Transaction) => Ob
             for (const r of results) subscriber.next(r);
             subscriber.complete();
           } else {
-            await manager.abort();
+            // A transaction the broker had aborted (it timed out) reports that rather than what it caused.
+            const brokerAbort = await manager.abort();
             phase = 'done';
-            subscriber.error(reason);
+            subscriber.error(brokerAbort ?? reason);
           }
         } catch (e) {
           phase = 'done';

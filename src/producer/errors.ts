@@ -107,8 +107,8 @@ export class ProducerFencedError extends TransactionError {
 
 /**
  * The transaction stayed open longer than `transactionTimeoutMs`, so the coordinator aborted it
- * and bumped the producer's epoch: the records of the transaction are discarded, and this producer
- * can no longer write (create a new one with the same transactionalId to go on).
+ * and bumped the producer's epoch: its records are discarded. Not fatal (KIP-588): the producer
+ * took the new epoch and the next transaction can run.
  */
 export class TransactionTimeoutError extends TransactionError {
   override name = 'TransactionTimeoutError';
@@ -116,7 +116,7 @@ export class TransactionTimeoutError extends TransactionError {
   readonly elapsedMs: number;
 
   constructor(transactionalId: string, transactionTimeoutMs: number, elapsedMs: number, code: number, during: string) {
-    super(code, `the transaction of transactionalId ${JSON.stringify(transactionalId)} was open for ${elapsedMs} ms, longer than transactionTimeoutMs (${transactionTimeoutMs} ms): the broker aborted it and fenced this producer (${during} failed with error code ${code})`, true);
+    super(code, `the transaction of transactionalId ${JSON.stringify(transactionalId)} was aborted by the broker: it was open for ${elapsedMs} ms, longer than transactionTimeoutMs (${transactionTimeoutMs} ms) (${during} was refused with error code ${code}); the producer has bumped its epoch and can run the next transaction`, false);
     this.transactionTimeoutMs = transactionTimeoutMs;
     this.elapsedMs = elapsedMs;
   }

@@ -28,8 +28,9 @@ export interface TransactionHooks {
   /**
    * A batch of the open transaction failed: the transaction can only abort. `sent`: it went out
    * at least once, so its sequence is spent and the epoch must be bumped when the abort is done.
+   * Returns the error the batch should report instead, if the transaction reads it differently.
    */
-  batchFailed(error: Error, sent: boolean): void;
+  batchFailed(error: Error, sent: boolean): Error | undefined;
   /**
    * Why the open transaction can only abort (or the producer is done), if so: none of its queued
    * batches may go any more, so the sender fails them all at once.
@@ -485,8 +486,7 @@ export class Sender {
       p.settle(b);
       if (!this.txn) p.bumpNeeded = true;
     }
-    this.txn?.batchFailed(error, p !== undefined);
-    this.finish(b, error);
+    this.finish(b, this.txn?.batchFailed(error, p !== undefined) ?? error);
   }
 
   /** A retried batch goes back ahead of younger batches of its partition, keeping their order. */

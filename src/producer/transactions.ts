@@ -68,6 +68,15 @@ export class TransactionManager implements TransactionHooks {
   private abortable: Error | undefined;
   /** A batch's sequence was spent without a known outcome: bump the epoch after the abort. */
   private bumpOnAbort = false;
+  /**
+   * The coordinator refused our epoch (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH): it aborted the
+   * transaction on its own, or a newer producer took over. The abort skips EndTxn (refused too) and
+   * asks for the next epoch; only the coordinator's answer to that tells the two apart.
+   */
+  private epochFenced = false;
+  private fencedBy: { code: number; during: string } | undefined;
+  /** Set when the coordinator had aborted the transaction (transactionTimeoutMs) and we went on. */
+  private brokerAbort: TransactionTimeoutError | undefined;
   private producerId = -1;
   private epoch = -1;
   /** Partitions ("topic\0partition") in the open transaction, and those being added. */
@@ -152,6 +161,9 @@ export class TransactionManager implements TransactionHooks {
     this.started = false;
     this.abortable = undefined;
     this.bumpOnAbort = false;
+    this.epochFenced = false;
+    this.fencedBy = undefined;
+    this.brokerAbort = undefined;
     this.startedAt = Date.now();
   }
 
@@ -168,7 +180,7 @@ export class TransactionManager implements TransactionHooks {
     if (this.abortable) {
       const why = this.abortable;
       await this.finishAbort();
-      throw why;
+      throw this.brokerAbort ?? why;
     }
     if (!this.started) {
       this.state = 'ready';
@@ -200,7 +212,7 @@ export class TransactionManager implements TransactionHooks {
         this.state = 'ending';
         if (this.fatalError) throw this.fatalError;
         await this.finishAbort();
-        throw error;
+        throw this.brokerAbort ?? error;
       }
       const id = JSON.stringify(this.transactionalId);
       if (pending) {
@@ -209,6 +221,12 @@ export class TransactionManager implements TransactionHooks {
           false, error);
       }
       this.commitAttempts = undefined;
+      // A coordinator that fenced our epoch itself (the transaction timed out) aborted the
+      // transaction, which it cannot do once a commit landed: then the answer is known.
+      if (error instanceof KafkaError && FENCED.has(error.code) && await this.bumpEpoch().then(() => true, () => false)) {
+        this.state = 'ready';
+        throw this.timedOut(error.code, 'EndTxn (commit)');
+      }
       const fatal = this.toFatal(error, 'EndTxn (commit)');
       throw new TransactionOutcomeUnknownError(this.transactionalId,
         `the commit of the transaction of transactional id ${id} was sent, but before it was confirmed the coordinator refused this producer, so the transaction may or may not have committed; the producer can do no more`,
@@ -218,13 +236,17 @@ export class TransactionManager implements TransactionHooks {
     this.state = 'ready';
   }
 
-  /** Aborts once every batch already written is settled (unwritten ones were withdrawn). */
-  async abort(): Promise<void> {
+  /**
+   * Aborts once every batch already written is settled (unwritten ones were withdrawn). Resolves
+   * with a TransactionTimeoutError when the coordinator had aborted the transaction itself.
+   */
+  async abort(): Promise<TransactionTimeoutError | undefined> {
     this.state = 'ending';
     await this.sender.whenIdle();
     await this.addRunning;
     if (this.fatalError) throw this.fatalError;
     await this.finishAbort();
+    return this.brokerAbort;
   }
 
   /** Adds consumed offsets to the open transaction: committed for the group only if it commits. */
@@ -274,17 +296,19 @@ export class TransactionManager implements TransactionHooks {
     return this.fatalError ?? this.abortable;
   }
 
-  batchFailed(error: Error, sent: boolean): void {
-    if (this.state !== 'inTransaction' && this.state !== 'ending') return;
+  batchFailed(error: Error, sent: boolean): Error | undefined {
+    if (this.state !== 'inTransaction' && this.state !== 'ending') return undefined;
     if (sent) this.bumpOnAbort = true;
-    this.failTransaction(error, 'Produce');
+    const reported = this.failTransaction(error, 'Produce');
+    // A refused epoch is not fatal by itself (see epochFenced): the batch says so.
+    return error instanceof KafkaError && FENCED.has(error.code) ? reported : undefined;
   }
 
   /** The manager ends up fatal: every later transaction fails with this error. */
   private toFatal(error: Error, during: string): Error {
     if (this.fatalError) return this.fatalError;
     let fatal = error;
-    if (error instanceof KafkaError && FENCED.has(error.code)) fatal = this.fenced(error.code, during);
+    if (error instanceof KafkaError && FENCED.has(error.code)) fatal = new ProducerFencedError(this.transactionalId, this.producerId, this.epoch, error.code, during);
     else if (!isFatal(error)) fatal = new TransactionError(error instanceof KafkaError ? error.code : ErrorCode.UNKNOWN_SERVER_ERROR, `${during} for transactional id ${JSON.stringify(this.transactionalId)} failed: ${error.message}`, true, { cause: error });
     this.fatalError = fatal;
     this.state = 'fatal';
@@ -292,24 +316,22 @@ export class TransactionManager implements TransactionHooks {
     return fatal;
   }
 
-  /**
-   * A coordinator that bumped our epoch either saw a newer producer or aborted a transaction that
-   * outlived transactionTimeoutMs; the elapsed time tells which one to report.
-   */
-  private fenced(code: number, during: string): Error {
-    const elapsed = Date.now() - this.startedAt;
-    if (this.started && elapsed > this.config.transactionTimeoutMs) {
-      return new TransactionTimeoutError(this.transactionalId, this.config.transactionTimeoutMs, elapsed, code, during);
-    }
-    return new ProducerFencedError(this.transactionalId, this.producerId, this.epoch, code, during);
+  private timedOut(code: number, during: string): TransactionTimeoutError {
+    this.brokerAbort = new TransactionTimeoutError(this.transactionalId, this.config.transactionTimeoutMs, Date.now() - this.startedAt, code, during);
+    return this.brokerAbort;
   }
 
   /** An error inside the open transaction: fatal ones end the producer, the others only this transaction. */
   private failTransaction(error: Error, during: string): Error {
     if (this.fatalError) return this.fatalError;
-    if (error instanceof KafkaError && (FENCED.has(error.code) || FATAL_IN_TRANSACTION.has(error.code))) return this.toFatal(error, during);
+    if (error instanceof KafkaError && FATAL_IN_TRANSACTION.has(error.code)) return this.toFatal(error, during);
     let abortable = error;
-    if (isFatal(error)) {
+    if (error instanceof KafkaError && FENCED.has(error.code)) {
+      this.epochFenced = true;
+      this.fencedBy ??= { code: error.code, during };
+      abortable = new TransactionError(error.code, `${during} was refused (${error.message}): the coordinator bumped the epoch of transactional id ${JSON.stringify(this.transactionalId)}, `
+        + 'because it aborted the transaction (open longer than transactionTimeoutMs) or because a newer producer with this transactional id took over; the transaction aborts', false, { cause: error });
+    } else if (isFatal(error)) {
       if (!(error instanceof KafkaError && ABORTABLE.has(error.code))) return this.toFatal(error, during);
       abortable = new TransactionError(error.code, `${during} failed, so the transaction aborts: ${error.message}`, false, { cause: error });
     }
@@ -333,10 +355,20 @@ export class TransactionManager implements TransactionHooks {
     this.sender.setProducerId(producerId, epoch);
   }
 
+  /**
+   * EndTxn(abort), then a new epoch if a sequence was spent. After a refused epoch, straight to
+   * InitProducerId with our id and epoch (KIP-588): the coordinator grants it when it aborted the
+   * transaction itself (a timeout) and refuses it when a newer producer took over, which is fatal.
+   */
   private async finishAbort(): Promise<void> {
     try {
-      if (this.started) await this.endTxn(false);
-      if (this.bumpOnAbort) await this.bumpEpoch();
+      if (this.started && !this.epochFenced) {
+        await this.endTxn(false).catch((e: unknown) => {
+          if (!this.epochFenced) throw e;
+        });
+      }
+      if (this.bumpOnAbort || this.epochFenced) await this.bumpEpoch();
+      if (this.epochFenced) this.timedOut(this.fencedBy!.code, this.fencedBy!.during);
       this.state = 'ready';
     } catch (e) {
       throw this.toFatal(e as Error, 'aborting');

@@ -239,7 +239,7 @@ describe('idempotence', () => {
     const hooks: TransactionHooks = {
       transactionalId: 'tx',
       admit: () => admitted,
-      batchFailed: (e) => failures.push(e),
+      batchFailed: (e) => void failures.push(e),
       doomed: () => undefined,
     };
     const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, hooks);

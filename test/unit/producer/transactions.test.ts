@@ -66,6 +66,7 @@ function fakeProducer() {
   manager.abort = async () => {
     log.push('aborted');
     if (fatal) throw fatal;
+    return undefined;
   };
   // What the send pipeline touches when its source is empty.
   const producer = {
