@@ -1,6 +1,7 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { Cluster } from '../cluster/cluster.ts';
 import { backoffMs } from '../cluster/cluster.ts';
+import { codecFor } from '../codec/registry.ts';
 import { Apis } from '../network/apis.ts';
 import type { BrokerConnection } from '../network/broker.ts';
 import { ApiKey } from '../protocol/messages/index.ts';
@@ -9,7 +10,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 import { TRANSACTION_V1_MAX_VERSION } from '../protocol/versions.ts';
 import type { RecordBatchBuilderPool } from '../record/batch-builder.ts';
 import { CompressionCodec } from '../record/batch-format.ts';
-import type { BatchOwner, ProducerBatch } from './batch.ts';
+import { ProducerBatch, type BatchOwner } from './batch.ts';
 import type { ResolvedConfig } from './config.ts';
 import { ProducerTimeoutError } from './errors.ts';
 import { Fifo } from './fifo.ts';
@@ -314,8 +315,9 @@ export class Sender {
   private prepare(b: ProducerBatch): boolean | Error {
     const idem = this.idempotence!;
     const p = idem.partition(`${b.topic}\0${b.partition}`);
-    // Renumbering is safe only when the broker has definitely not written any unsettled batch.
-    if (p.bumpNeeded && !p.onWire() && p.unsettled.every((u) => u.rejected)) {
+    // Renumbering is safe only when the broker has definitely not written any unsettled batch
+    // (refused for its sequence, or never sent: the parts of a split batch).
+    if (p.bumpNeeded && !p.onWire() && p.unsettled.every((u) => u.rejected || u.attempts === 0)) {
       if (!idem.isStale(p) && !idem.bumpLocally()) {
         idem.clear();
         this.initProducerId();
@@ -436,8 +438,11 @@ export class Sender {
         this.sequences(b)?.settle(b);
         this.finish(b, null);
         continue;
+      } else if (o.errorCode === ErrorCode.MESSAGE_TOO_LARGE && b.records.length > 1) {
+        this.split(b);
+        continue;
       } else {
-        error = new KafkaError(o.errorCode, undefined, { topic: b.topic, partition: b.partition, message: o.errorMessage });
+        error = refusal(b, o);
       }
       if (error instanceof KafkaError && error.invalidMetadata) refresh = true;
       const verdict = this.idempotence ? this.sequenceVerdict(b, error, o instanceof Error ? undefined : o) : error instanceof KafkaError && error.retriable ? RETRY : FAIL;
@@ -454,6 +459,39 @@ export class Sender {
     if (refresh) this.cluster.requestUpdate();
     this.scheduleDrain();
     this.notifyIfIdle();
+  }
+
+  /**
+   * MESSAGE_TOO_LARGE for a batch of several records: the broker wrote none of it. As the Java
+   * client, its records go again in smaller batches (halves, split again while still refused), so
+   * only a record too large on its own fails. The parts take the batch's place in its partition's
+   * queue and, when idempotent, its sequence numbers.
+   */
+  private split(b: ProducerBatch): void {
+    const codec = b.builder.compression === CompressionCodec.NONE ? undefined : codecFor(b.builder.compression);
+    const half = Math.ceil(b.records.length / 2);
+    const parts = [[0, half], [half, b.records.length]].map(([from, to], i) => {
+      const part = new ProducerBatch(b.topic, b.partition, this.builders.acquire(), b.createdAt);
+      for (let r = from; r < to; r++) {
+        const record = b.records[r];
+        part.builder.append(record.timestamp, record.key, record.value, record.headers);
+        part.records.push(record);
+        part.reservedBytes += record.reserved;
+      }
+      if (codec) part.builder.close(codec.id, (data) => codec.compress(data));
+      else part.builder.close();
+      part.orderSpan = b.orderSpan / 2;
+      part.order = b.order + i * part.orderSpan;
+      part.owner = b.owner;
+      part.lastError = b.lastError;
+      return part;
+    });
+    this.sequences(b)?.split(b, parts, this.txn !== undefined);
+    b.owner?.split?.(b, parts.length);
+    // Its records and their memory now belong to the parts.
+    b.reservedBytes = 0;
+    this.release(b);
+    for (const part of parts) this.requeue(part);
   }
 
   /**
@@ -516,6 +554,34 @@ export class Sender {
   private notifyIfIdle(): void {
     if (this.pending === 0 && this.idleListeners.length > 0) for (const l of this.idleListeners.splice(0)) l();
   }
+}
+
+/**
+ * The error a partition's answer reports for a batch. A record too large on its own is named with
+ * the limit that refused it. When the broker names the records it refused (Produce v8+, KIP-467),
+ * those records get their own error and the rest of the batch one that says they were refused
+ * only for being in the same batch.
+ */
+function refusal(b: ProducerBatch, o: PartitionProduceResponse): KafkaError {
+  const where = { topic: b.topic, partition: b.partition };
+  if (o.errorCode === ErrorCode.MESSAGE_TOO_LARGE) {
+    const r = b.records[0];
+    return new KafkaError(ErrorCode.MESSAGE_TOO_LARGE,
+      `the broker refused a record for ${b.topic}-${b.partition} as too large: the record (key ${r?.key?.length ?? 0} bytes, value ${r?.value?.length ?? 0} bytes) makes a `
+      + `${b.builder.sizeInBytes}-byte record batch, over the topic's limit max.message.bytes (the broker's message.max.bytes unless the topic sets it)${o.errorMessage ? `: ${o.errorMessage}` : ''}`, where);
+  }
+  const general = new KafkaError(o.errorCode, undefined, { ...where, message: o.errorMessage });
+  const named = o.recordErrors.filter((e) => e.batchIndex >= 0 && e.batchIndex < b.records.length);
+  if (named.length === 0 || named.length === b.records.length) return general;
+  let first: KafkaError | undefined;
+  for (const e of named) {
+    const own = new KafkaError(o.errorCode, undefined, { ...where, message: `record ${e.batchIndex} of its batch was refused: ${e.batchIndexErrorMessage ?? o.errorMessage ?? 'no reason given'}` });
+    b.records[e.batchIndex].error = own;
+    first ??= own;
+  }
+  const mates = new KafkaError(o.errorCode, `this record was not refused itself, but its batch for ${b.topic}-${b.partition} was, because of ${named.length === 1 ? 'another record' : `${named.length} other records`} in it (${first!.message})`, where);
+  mates.cause = first;
+  return mates;
 }
 
 function responseLookup(res: ProduceResponse): (b: ProducerBatch) => PartitionProduceResponse | Error {
