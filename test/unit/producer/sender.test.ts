@@ -20,6 +20,7 @@ interface Stamp {
   epoch: number;
   sequence: number;
   transactional: boolean;
+  records: number;
 }
 
 function scripted(scheduler: TestScheduler, answers: number[], latency = 2) {
@@ -43,6 +44,7 @@ function scripted(scheduler: TestScheduler, answers: number[], latency = 2) {
           epoch: b.readInt16BE(BatchOffset.PRODUCER_EPOCH),
           sequence: b.readInt32BE(BatchOffset.BASE_SEQUENCE),
           transactional: (b.readInt16BE(BatchOffset.ATTRIBUTES) & Attribute.TRANSACTIONAL) !== 0,
+          records: b.readInt32BE(BatchOffset.RECORD_COUNT),
         };
       }));
       sends.push({ at: scheduler.now(), partitions, batches, transactionalId: req.transactionalId, version });
@@ -74,13 +76,15 @@ function scripted(scheduler: TestScheduler, answers: number[], latency = 2) {
   return { cluster, sends, refreshes: () => refreshes, inits: () => inits };
 }
 
-function oneBatch(createdAt: number, partition = 0): ProducerBatch {
+function oneBatch(createdAt: number, partition = 0, records = 1): ProducerBatch {
   const builder = new RecordBatchBuilder(1024);
   const batch = new ProducerBatch('t', partition, builder, createdAt);
-  const record = new OutgoingRecord('t', partition, null, Buffer.from('v'), [], createdAt, undefined, {}, 20);
-  builder.append(createdAt, null, record.value, []);
+  for (let i = 0; i < records; i++) {
+    const record = new OutgoingRecord('t', partition, null, Buffer.from(`v${i}`), [], createdAt, undefined, {}, 20);
+    builder.append(createdAt, null, record.value, []);
+    batch.records.push(record);
+  }
   builder.close();
-  batch.records.push(record);
   return batch;
 }
 
@@ -231,6 +235,22 @@ describe('idempotence', () => {
     expect(broker.sends.flatMap(seqs)).toEqual(['0:0:0', '0:0:1', '0:1:0']);
     expect(done[0].error).not.toBeNull();
     expect(done[1].error).toBeNull();
+  });
+
+  test('a batch refused as MESSAGE_TOO_LARGE is split into halves that take its sequences; the batch behind waits for them', async () => {
+    const { scheduler, broker, sender } = setup([ErrorCode.MESSAGE_TOO_LARGE, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER]);
+    const done: ProducerBatch[] = [];
+    let splits = 0;
+    const owner = { done: (b: ProducerBatch) => void done.push(b), split: (_b: ProducerBatch, parts: number) => void (splits += parts - 1) };
+    sender.enqueue(oneBatch(0, 0, 4), owner);
+    sender.enqueue(oneBatch(0, 0, 1), owner);
+    await advance(scheduler, 2000);
+    const sent = broker.sends.flatMap((s) => s.batches.map((b) => `${b.sequence}+${b.records}`));
+    // 0+4 refused whole; 4+1 (in flight with it) is out of order; then 0+2, 2+2 and 4+1 again.
+    expect(sent).toEqual(['0+4', '4+1', '0+2', '2+2', '4+1']);
+    expect(splits).toBe(1);
+    expect(done.map((b) => [b.records.length, b.error, b.baseOffset])).toEqual([[2, null, 42], [2, null, 42], [1, null, 42]]);
+    expect(sender.pending).toBe(0);
   });
 
   test('a transactional batch waits until its partition is in the transaction, carries the transactional bit and goes in Produce ≤ 11', async () => {
