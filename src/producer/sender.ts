@@ -225,15 +225,20 @@ export class Sender {
         nextWakeup = Math.min(nextWakeup, now + this.config.retryBackoffMs, deadline);
         continue;
       }
-      // Whatever holds the head back below (a connection, the in-flight limit, its partition being
-      // added to the transaction), its delivery timeout still needs a timer.
-      nextWakeup = Math.min(nextWakeup, deadline);
       const list = perNode.get(leader);
       if (list) list.push(queue);
       else perNode.set(leader, [queue]);
     }
     if (needMetadata) this.cluster.requestUpdate();
-    for (const [nodeId, queues] of perNode) this.drainNode(nodeId, queues, now);
+    for (const [nodeId, queues] of perNode) {
+      this.drainNode(nodeId, queues, now);
+      // Whatever held a head back (a connection, the in-flight limit, its partition being added to
+      // the transaction), its delivery timeout still needs a timer.
+      for (const queue of queues) {
+        const head = queue.peek();
+        if (head) nextWakeup = Math.min(nextWakeup, head.createdAt + this.config.deliveryTimeoutMs);
+      }
+    }
     this.wakeup?.unsubscribe();
     this.wakeup = nextWakeup === Infinity ? undefined : this.timer(() => this.drain(), Math.max(1, nextWakeup - now));
     this.notifyIfIdle();

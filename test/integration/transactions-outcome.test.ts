@@ -49,6 +49,29 @@ test('a commit whose every answer is lost is reported as outcome unknown, never 
   expect(await committedValues(topic, 30)).toEqual([...records(topic, 'a', 20), ...records(topic, 'b', 10)].map((r) => r.value).sort());
 }, 90_000);
 
+test('a commit whose answer is lost and whose producer is then fenced by a newer one is an unknown outcome, and fatal', async () => {
+  const topic = uniqueTopic('txn-lost-fenced');
+  await createTopic(topic, { partitions: 1 });
+  const id = uniqueTopic('tx-lost-fenced');
+  const { proxy, p } = await proxied({ transactionalId: id, requestTimeoutMs: 1000, maxBlockMs: 20_000 });
+  await p.ready();
+  proxy.fate = (r) => (r.apiKey === ApiKey.EndTxn && r.committed ? 'lose' : 'forward');
+  const outcome = errorOf(lastValueFrom(p.transaction((tx) => from(records(topic, 'f', 10)).pipe(tx.send()))));
+  while (proxy.count(ApiKey.EndTxn) === 0) await new Promise((r) => setTimeout(r, 50));
+  // A newer producer with the same id takes over (its InitProducerId completes the commit first).
+  const newer = createProducer({ brokers: bootstrap().split(','), clientId: 'kafkarx-txn-outcome-it', transactionalId: id });
+  producers.push(newer);
+  await newer.ready();
+  proxy.fate = () => 'forward';
+  const error = await outcome;
+  expect(error).toBeInstanceOf(TransactionOutcomeUnknownError);
+  expect(isFatal(error)).toBe(true);
+  expect((error as Error & { cause?: Error }).cause).toMatchObject({ name: 'ProducerFencedError' });
+  // It had committed, as read_committed sees; the producer can do no more.
+  expect(await committedValues(topic, 10)).toEqual(records(topic, 'f', 10).map((r) => r.value).sort());
+  await expect(lastValueFrom(p.transaction((tx) => from(records(topic, 'g', 1)).pipe(tx.send())))).rejects.toMatchObject({ name: 'ProducerFencedError' });
+}, 90_000);
+
 test('a commit answered only after requestTimeoutMs is retried, confirmed and reported committed', async () => {
   const topic = uniqueTopic('txn-slow-commit');
   await createTopic(topic, { partitions: 1 });
