@@ -557,7 +557,11 @@ export class Sender {
   }
 
   private notifyIfIdle(): void {
-    if (this.pending === 0 && this.idleListeners.length > 0) for (const l of this.idleListeners.splice(0)) l();
+    if (this.pending > 0) return;
+    // Nothing left to time out: no timer outlives the work (a close() right after must find none).
+    this.wakeup?.unsubscribe();
+    this.wakeup = undefined;
+    for (const l of this.idleListeners.splice(0)) l();
   }
 }
 
