@@ -581,7 +581,7 @@ function refusal(b: ProducerBatch, o: PartitionProduceResponse): KafkaError {
   }
   const general = new KafkaError(o.errorCode, undefined, { ...where, message: o.errorMessage });
   const named = o.recordErrors.filter((e) => e.batchIndex >= 0 && e.batchIndex < b.records.length);
-  if (named.length === 0 || named.length === b.records.length) return general;
+  if (general.retriable || named.length === 0 || named.length === b.records.length) return general;
   let first: KafkaError | undefined;
   for (const e of named) {
     const own = new KafkaError(o.errorCode, undefined, { ...where, message: `record ${e.batchIndex} of its batch was refused: ${e.batchIndexErrorMessage ?? o.errorMessage ?? 'no reason given'}` });
