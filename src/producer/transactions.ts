@@ -29,8 +29,11 @@ export interface PartitionOffset {
   leaderEpoch?: number;
 }
 
-/** `committing`: EndTxn(commit) was sent and not confirmed; nothing else may happen until it is. */
-type State = 'initializing' | 'ready' | 'inTransaction' | 'ending' | 'committing' | 'fatal';
+/**
+ * `committing` / `aborting`: EndTxn was sent (or the epoch bump after an abort) and not confirmed
+ * within maxBlockMs; the next transaction first finishes it.
+ */
+type State = 'initializing' | 'ready' | 'inTransaction' | 'ending' | 'committing' | 'aborting' | 'fatal';
 
 const FENCED = new Set<number>([ErrorCode.PRODUCER_FENCED, ErrorCode.INVALID_PRODUCER_EPOCH]);
 /** Answers meaning the coordinator moved (or the connection to it broke): find it again. */
@@ -154,6 +157,7 @@ export class TransactionManager implements TransactionHooks {
     await this.initialize();
     if (this.fatalError) throw this.fatalError;
     if (this.state === 'committing') await this.confirmCommit('before beginning the next transaction');
+    if (this.state === 'aborting') await this.finishAbort();
     if (this.state !== 'ready') throw new TransactionStateError(`cannot begin a transaction while the producer is ${this.state}`);
     this.state = 'inTransaction';
     this.added.clear();
@@ -371,6 +375,13 @@ export class TransactionManager implements TransactionHooks {
       if (this.epochFenced) this.timedOut(this.fencedBy!.code, this.fencedBy!.during);
       this.state = 'ready';
     } catch (e) {
+      // As Java's abortTransaction after a TimeoutException: the abort can be finished later. The
+      // outcome is known already: a transaction nobody commits never commits.
+      if (e instanceof ProducerTimeoutError && !this.fatalError) {
+        this.state = 'aborting';
+        throw new TransactionError(ErrorCode.REQUEST_TIMED_OUT, `the transaction of transactional id ${JSON.stringify(this.transactionalId)} did not commit and never will, `
+          + `but its abort was not confirmed within maxBlockMs (${this.config.maxBlockMs} ms); the next transaction first finishes it: ${e.message}`, false, { cause: e });
+      }
       throw this.toFatal(e as Error, 'aborting');
     }
   }

@@ -1,4 +1,4 @@
-import { from, lastValueFrom, toArray } from 'rxjs';
+import { concat, from, lastValueFrom, throwError, toArray } from 'rxjs';
 import { createProducer, isFatal, TransactionOutcomeUnknownError, type Producer, type ProducerConfig } from 'kafkarx';
 import { ApiKey } from '../../src/protocol/messages/index.ts';
 import { bootstrap, consumeWithConsoleConsumer, createTopic, uniqueTopic } from '../broker/reference.ts';
@@ -73,6 +73,25 @@ test('a commit whose answer is lost and whose producer is then fenced by a newer
   // It had committed, as read_committed sees; the producer can do no more.
   expect(await committedValues(topic, 10)).toEqual(records(topic, 'f', 10).map((r) => r.value).sort());
   await expect(lastValueFrom(p.transaction((tx) => from(records(topic, 'g', 1)).pipe(tx.send())))).rejects.toMatchObject({ name: 'ProducerFencedError' });
+}, 90_000);
+
+test('an abort whose every answer is lost fails its scope without ending the producer; the next transaction finishes the abort first', async () => {
+  const topic = uniqueTopic('txn-lost-abort');
+  await createTopic(topic, { partitions: 1 });
+  const { proxy, p } = await proxied({ transactionalId: uniqueTopic('tx-lost-abort'), requestTimeoutMs: 1000, maxBlockMs: 3000 });
+  await p.ready();
+  proxy.fate = (r) => (r.apiKey === ApiKey.EndTxn && r.committed === false ? 'lose' : 'forward');
+  const error = await errorOf(lastValueFrom(p.transaction((tx) => concat(from(records(topic, 'x', 5)).pipe(tx.send()), throwError(() => new Error('body failed'))))));
+  expect(error.message).toMatch(/did not commit and never will/);
+  expect(isFatal(error)).toBe(false);
+
+  proxy.fate = () => 'forward';
+  const endsBefore = proxy.count(ApiKey.EndTxn);
+  await lastValueFrom(p.transaction((tx) => from(records(topic, 'y', 5)).pipe(tx.send())));
+  const ends = proxy.requests.filter((r) => r.apiKey === ApiKey.EndTxn).slice(endsBefore).map((r) => r.committed);
+  expect(ends[0]).toBe(false);
+  expect(ends[ends.length - 1]).toBe(true);
+  expect(await committedValues(topic, 5)).toEqual(records(topic, 'y', 5).map((r) => r.value).sort());
 }, 90_000);
 
 test('a commit answered only after requestTimeoutMs is retried, confirmed and reported committed', async () => {
