@@ -36,7 +36,8 @@ function eachResult<P, R>(item: BatchOrFailure<P>, ok: (metadata: RecordMetadata
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
     if (error) {
-      failed(error, r.source as R);
+      // A record the broker named as the reason its batch failed has its own error.
+      failed(r.error ?? error, r.source as R);
       continue;
     }
     const metadata: RecordMetadata<P> = {

@@ -20,6 +20,9 @@ export function send<P>(producer: Producer): MonoTypeOperatorFunction<BatchOrFai
         subscriber.next(batch);
         if (sourceDone && outstanding === 0) subscriber.complete();
       },
+      split(_batch, parts) {
+        outstanding += parts - 1;
+      },
     };
     const subscription = source.subscribe(forward(subscriber, (item: BatchOrFailure<P>) => {
       if (!isBatch(item)) {

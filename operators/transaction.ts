@@ -2,7 +2,7 @@ import {
   catchError, concatMap, connectable, defer, finalize, from, map, Observable, of, ReplaySubject, Subscription, throwError, toArray,
   type MonoTypeOperatorFunction, type ObservableInput, type OperatorFunction,
 } from 'rxjs';
-import { isFatal, ProducerClosedError, TransactionStateError } from '../src/producer/errors.ts';
+import { isFatal, ProducerClosedError, TransactionOutcomeUnknownError, TransactionStateError } from '../src/producer/errors.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import type { ProducerRecord, RecordMetadata } from '../src/producer/record.ts';
 import type { RawValue } from '../src/producer/serializers.ts';
@@ -77,9 +77,10 @@ export function transaction<T>(producer: Producer, body: (tx: Transaction) => Ob
             for (const r of results) subscriber.next(r);
             subscriber.complete();
           } else {
-            await manager.abort();
+            // A transaction the broker had aborted (it timed out) reports that rather than what it caused.
+            const brokerAbort = await manager.abort();
             phase = 'done';
-            subscriber.error(reason);
+            subscriber.error(brokerAbort ?? reason);
           }
         } catch (e) {
           phase = 'done';
@@ -188,7 +189,8 @@ export interface TransactionsOptions<K, V> extends TransactionSendOptions<K, V> 
   /**
    * false (the default): the first transaction that fails ends the stream with its error.
    * true: a failed (aborted) transaction is emitted as `{ committed: false, error }` and the next
-   * one goes ahead. Fatal errors (`isFatal`: fenced, timed out, unauthorized) always end it.
+   * one goes ahead. Fatal errors (`isFatal`: fenced, unauthorized) always end it, and so does a
+   * TransactionOutcomeUnknownError (a commit that could not be confirmed may have committed).
    */
   continueOnAbort?: boolean;
   /** Each transaction also commits the consumed offsets of its records (see `Transaction.sendOffsets`). */
@@ -223,7 +225,10 @@ export function transactions<K = RawValue, V = RawValue, P = unknown>(producer: 
       }).pipe(
         toArray(),
         map((results): TransactionOutcome<P> => ({ committed: true, index, results })),
-        catchError((error: unknown) => (continueOnAbort && !isFatal(error) ? of<TransactionOutcome<P>>({ committed: false, index, error }) : throwError(() => error))),
+        // A transaction whose commit could not be confirmed may have committed: never an abort.
+        catchError((error: unknown) => (continueOnAbort && !isFatal(error) && !(error instanceof TransactionOutcomeUnknownError)
+          ? of<TransactionOutcome<P>>({ committed: false, index, error })
+          : throwError(() => error))),
         finalize(() => {
           connection.unsubscribe();
           held.remove(connection);

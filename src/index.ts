@@ -15,7 +15,7 @@ export type { PartitionerFn, PartitionerName, PartitionInput } from './producer/
 export { murmur2 } from './producer/murmur2.ts';
 export {
   KafkaError, ConfigError, SerializationError, InvalidRecordError, RecordTooLargeError, BufferExhaustedError,
-  ProducerTimeoutError, ProducerClosedError, TransactionError, ProducerFencedError, TransactionTimeoutError, TransactionStateError, isFatal,
+  ProducerTimeoutError, ProducerClosedError, TransactionError, ProducerFencedError, TransactionTimeoutError, TransactionOutcomeUnknownError, TransactionStateError, isFatal,
   AuthenticationError, TlsError,
 } from './producer/errors.ts';
 export type { ConsumerGroupMetadata } from './producer/transactions.ts';

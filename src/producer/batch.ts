@@ -14,6 +14,8 @@ export class ProducerBatch<P = unknown> {
   readonly createdAt: number;
   /** Position in the sender's intake, which orders a partition's batches. */
   order = 0;
+  /** The room it has in that order before the next batch: the parts of a split batch share it. */
+  orderSpan = 1;
   /**
    * Idempotence: the first record's sequence number, assigned when the batch is first drained into
    * a request and kept across retries; -1 until then. `producerId` and `producerEpoch` are the
@@ -55,6 +57,8 @@ export class ProducerBatch<P = unknown> {
 
 export interface BatchOwner<P = unknown> {
   done(batch: ProducerBatch<P>): void;
+  /** The sender split a batch the broker found too large into `parts` batches, each to be done. */
+  split?(batch: ProducerBatch<P>, parts: number): void;
 }
 
 /** What flows out of the batching stage: a batch, or a record that failed before it. */

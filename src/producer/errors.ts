@@ -108,8 +108,8 @@ export class ProducerFencedError extends TransactionError {
 
 /**
  * The transaction stayed open longer than `transactionTimeoutMs`, so the coordinator aborted it
- * and bumped the producer's epoch: the records of the transaction are discarded, and this producer
- * can no longer write (create a new one with the same transactionalId to go on).
+ * and bumped the producer's epoch: its records are discarded. Not fatal (KIP-588): the producer
+ * took the new epoch and the next transaction can run.
  */
 export class TransactionTimeoutError extends TransactionError {
   override name = 'TransactionTimeoutError';
@@ -117,9 +117,28 @@ export class TransactionTimeoutError extends TransactionError {
   readonly elapsedMs: number;
 
   constructor(transactionalId: string, transactionTimeoutMs: number, elapsedMs: number, code: number, during: string) {
-    super(code, `the transaction of transactionalId ${JSON.stringify(transactionalId)} was open for ${elapsedMs} ms, longer than transactionTimeoutMs (${transactionTimeoutMs} ms): the broker aborted it and fenced this producer (${during} failed with error code ${code})`, true);
+    super(code, `the transaction of transactionalId ${JSON.stringify(transactionalId)} was aborted by the broker: it was open for ${elapsedMs} ms, longer than transactionTimeoutMs (${transactionTimeoutMs} ms) (${during} was refused with error code ${code}); the producer has bumped its epoch and can run the next transaction`, false);
     this.transactionTimeoutMs = transactionTimeoutMs;
     this.elapsedMs = elapsedMs;
+  }
+}
+
+/**
+ * EndTxn(commit) was sent, but the coordinator never confirmed it within `maxBlockMs` (no answer,
+ * the connection lost, the coordinator moved or stayed busy), or the producer was fenced before it
+ * could confirm: the transaction may have committed or may not. It is never reported as failed
+ * (it may be visible to read_committed consumers) nor as committed. Unless `fatal`, the producer
+ * keeps asking: the next transaction first confirms this commit (a commit retried on a committed
+ * transaction succeeds) and fails with this error again while it cannot.
+ */
+export class TransactionOutcomeUnknownError extends TransactionError {
+  override name = 'TransactionOutcomeUnknownError';
+  override readonly retriable = false;
+  readonly transactionalId: string;
+
+  constructor(transactionalId: string, message: string, fatal: boolean, cause: Error) {
+    super(cause instanceof KafkaError ? cause.code : ErrorCode.UNKNOWN_SERVER_ERROR, `${message}: ${cause.message}`, fatal, { cause });
+    this.transactionalId = transactionalId;
   }
 }
 

@@ -57,6 +57,24 @@ export class PartitionSequences {
     if (i !== -1) this.unsettled.splice(i, 1);
   }
 
+  /**
+   * A batch the broker refused whole (none of it written) is replaced by `parts`, its records in
+   * order: they take its sequences, which are exactly what the broker expects next, and its place.
+   */
+  split(batch: ProducerBatch, parts: readonly ProducerBatch[], transactional: boolean): void {
+    let sequence = batch.baseSequence;
+    for (const part of parts) {
+      part.baseSequence = sequence;
+      part.sequenceReset = batch.sequenceReset;
+      sequence = incrementSequence(sequence, part.builder.recordCount);
+      part.producerId = batch.producerId;
+      part.producerEpoch = batch.producerEpoch;
+      part.builder.stamp(batch.producerId, batch.producerEpoch, part.baseSequence, transactional);
+    }
+    const i = this.unsettled.indexOf(batch);
+    if (i !== -1) this.unsettled.splice(i, 1, ...parts);
+  }
+
   /** Renumbers the unsettled batches from 0, in order, under the given identity. */
   restart(producerId: number, epoch: number, transactional: boolean): void {
     this.producerId = producerId;

@@ -1,6 +1,7 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { Cluster } from '../cluster/cluster.ts';
 import { backoffMs } from '../cluster/cluster.ts';
+import { codecFor } from '../codec/registry.ts';
 import { Apis } from '../network/apis.ts';
 import type { BrokerConnection } from '../network/broker.ts';
 import { ApiKey } from '../protocol/messages/index.ts';
@@ -9,7 +10,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 import { TRANSACTION_V1_MAX_VERSION } from '../protocol/versions.ts';
 import type { RecordBatchBuilderPool } from '../record/batch-builder.ts';
 import { CompressionCodec } from '../record/batch-format.ts';
-import type { BatchOwner, ProducerBatch } from './batch.ts';
+import { ProducerBatch, type BatchOwner } from './batch.ts';
 import type { ResolvedConfig } from './config.ts';
 import { isFatal, ProducerTimeoutError } from './errors.ts';
 import { Fifo } from './fifo.ts';
@@ -28,8 +29,14 @@ export interface TransactionHooks {
   /**
    * A batch of the open transaction failed: the transaction can only abort. `sent`: it went out
    * at least once, so its sequence is spent and the epoch must be bumped when the abort is done.
+   * Returns the error the batch should report instead, if the transaction reads it differently.
    */
-  batchFailed(error: Error, sent: boolean): void;
+  batchFailed(error: Error, sent: boolean): Error | undefined;
+  /**
+   * Why the open transaction can only abort (or the producer is done), if so: none of its queued
+   * batches may go any more, so the sender fails them all at once.
+   */
+  doomed(): Error | undefined;
 }
 
 /** What to do with a batch whose request failed. */
@@ -183,6 +190,10 @@ export class Sender {
       if (this.initFailure) this.failAll(this.initFailure);
       else if (!idem.transactional && this.queues.size > 0) this.initProducerId();
     }
+    // A transaction that can only abort sends nothing more: every batch still queued fails now,
+    // not only the head of each partition, or those behind it would wait for a drain that never comes.
+    const doomed = this.txn?.doomed();
+    if (doomed && this.queues.size > 0) this.failAll(doomed);
     // Partition queues whose head may go now, by the broker leading them.
     const perNode = new Map<number, Fifo<ProducerBatch>[]>();
     let needMetadata = false;
@@ -219,7 +230,15 @@ export class Sender {
       else perNode.set(leader, [queue]);
     }
     if (needMetadata) this.cluster.requestUpdate();
-    for (const [nodeId, queues] of perNode) this.drainNode(nodeId, queues, now);
+    for (const [nodeId, queues] of perNode) {
+      this.drainNode(nodeId, queues, now);
+      // Whatever held a head back (a connection, the in-flight limit, its partition being added to
+      // the transaction), its delivery timeout still needs a timer.
+      for (const queue of queues) {
+        const head = queue.peek();
+        if (head) nextWakeup = Math.min(nextWakeup, head.createdAt + this.config.deliveryTimeoutMs);
+      }
+    }
     this.wakeup?.unsubscribe();
     this.wakeup = nextWakeup === Infinity ? undefined : this.timer(() => this.drain(), Math.max(1, nextWakeup - now));
     this.notifyIfIdle();
@@ -254,8 +273,9 @@ export class Sender {
         if (this.idempotence) {
           const go = this.prepare(head);
           if (go instanceof Error) {
-            queue.shift();
-            this.fail(head, go);
+            // Not only the head: no batch of this partition may go (the next drain fails the others).
+            for (let b = queue.shift(); b; b = queue.shift()) this.fail(b, go);
+            this.scheduleDrain();
             continue;
           }
           if (!go) continue;
@@ -306,8 +326,9 @@ export class Sender {
   private prepare(b: ProducerBatch): boolean | Error {
     const idem = this.idempotence!;
     const p = idem.partition(`${b.topic}\0${b.partition}`);
-    // Renumbering is safe only when the broker has definitely not written any unsettled batch.
-    if (p.bumpNeeded && !p.onWire() && p.unsettled.every((u) => u.rejected)) {
+    // Renumbering is safe only when the broker has definitely not written any unsettled batch
+    // (refused for its sequence, or never sent: the parts of a split batch).
+    if (p.bumpNeeded && !p.onWire() && p.unsettled.every((u) => u.rejected || u.attempts === 0)) {
       if (!idem.isStale(p) && !idem.bumpLocally()) {
         idem.clear();
         this.initProducerId();
@@ -428,8 +449,11 @@ export class Sender {
         this.sequences(b)?.settle(b);
         this.finish(b, null);
         continue;
+      } else if (o.errorCode === ErrorCode.MESSAGE_TOO_LARGE && b.records.length > 1) {
+        this.split(b);
+        continue;
       } else {
-        error = new KafkaError(o.errorCode, undefined, { topic: b.topic, partition: b.partition, message: o.errorMessage });
+        error = refusal(b, o);
       }
       if (error instanceof KafkaError && error.invalidMetadata) refresh = true;
       const verdict = this.idempotence ? this.sequenceVerdict(b, error, o instanceof Error ? undefined : o) : error instanceof KafkaError && error.retriable ? RETRY : FAIL;
@@ -446,6 +470,39 @@ export class Sender {
     if (refresh) this.cluster.requestUpdate();
     this.scheduleDrain();
     this.notifyIfIdle();
+  }
+
+  /**
+   * MESSAGE_TOO_LARGE for a batch of several records: the broker wrote none of it. As the Java
+   * client, its records go again in smaller batches (halves, split again while still refused), so
+   * only a record too large on its own fails. The parts take the batch's place in its partition's
+   * queue and, when idempotent, its sequence numbers.
+   */
+  private split(b: ProducerBatch): void {
+    const codec = b.builder.compression === CompressionCodec.NONE ? undefined : codecFor(b.builder.compression);
+    const half = Math.ceil(b.records.length / 2);
+    const parts = [[0, half], [half, b.records.length]].map(([from, to], i) => {
+      const part = new ProducerBatch(b.topic, b.partition, this.builders.acquire(), b.createdAt);
+      for (let r = from; r < to; r++) {
+        const record = b.records[r];
+        part.builder.append(record.timestamp, record.key, record.value, record.headers);
+        part.records.push(record);
+        part.reservedBytes += record.reserved;
+      }
+      if (codec) part.builder.close(codec.id, (data) => codec.compress(data));
+      else part.builder.close();
+      part.orderSpan = b.orderSpan / 2;
+      part.order = b.order + i * part.orderSpan;
+      part.owner = b.owner;
+      part.lastError = b.lastError;
+      return part;
+    });
+    this.sequences(b)?.split(b, parts, this.txn !== undefined);
+    b.owner?.split?.(b, parts.length);
+    // Its records and their memory now belong to the parts.
+    b.reservedBytes = 0;
+    this.release(b);
+    for (const part of parts) this.requeue(part);
   }
 
   /**
@@ -478,8 +535,7 @@ export class Sender {
       p.settle(b);
       if (!this.txn) p.bumpNeeded = true;
     }
-    this.txn?.batchFailed(error, p !== undefined);
-    this.finish(b, error);
+    this.finish(b, this.txn?.batchFailed(error, p !== undefined) ?? error);
   }
 
   /** A retried batch goes back ahead of younger batches of its partition, keeping their order. */
@@ -507,8 +563,40 @@ export class Sender {
   }
 
   private notifyIfIdle(): void {
-    if (this.pending === 0 && this.idleListeners.length > 0) for (const l of this.idleListeners.splice(0)) l();
+    if (this.pending > 0) return;
+    // Nothing left to time out: no timer outlives the work (a close() right after must find none).
+    this.wakeup?.unsubscribe();
+    this.wakeup = undefined;
+    for (const l of this.idleListeners.splice(0)) l();
   }
+}
+
+/**
+ * The error a partition's answer reports for a batch. A record too large on its own is named with
+ * the limit that refused it. When the broker names the records it refused (Produce v8+, KIP-467),
+ * those records get their own error and the rest of the batch one that says they were refused
+ * only for being in the same batch.
+ */
+function refusal(b: ProducerBatch, o: PartitionProduceResponse): KafkaError {
+  const where = { topic: b.topic, partition: b.partition };
+  if (o.errorCode === ErrorCode.MESSAGE_TOO_LARGE) {
+    const r = b.records[0];
+    return new KafkaError(ErrorCode.MESSAGE_TOO_LARGE,
+      `the broker refused a record for ${b.topic}-${b.partition} as too large: the record (key ${r?.key?.length ?? 0} bytes, value ${r?.value?.length ?? 0} bytes) makes a `
+      + `${b.builder.sizeInBytes}-byte record batch, over the topic's limit max.message.bytes (the broker's message.max.bytes unless the topic sets it)${o.errorMessage ? `: ${o.errorMessage}` : ''}`, where);
+  }
+  const general = new KafkaError(o.errorCode, undefined, { ...where, message: o.errorMessage });
+  const named = o.recordErrors.filter((e) => e.batchIndex >= 0 && e.batchIndex < b.records.length);
+  if (general.retriable || named.length === 0 || named.length === b.records.length) return general;
+  let first: KafkaError | undefined;
+  for (const e of named) {
+    const own = new KafkaError(o.errorCode, undefined, { ...where, message: `record ${e.batchIndex} of its batch was refused: ${e.batchIndexErrorMessage ?? o.errorMessage ?? 'no reason given'}` });
+    b.records[e.batchIndex].error = own;
+    first ??= own;
+  }
+  const mates = new KafkaError(o.errorCode, `this record was not refused itself, but its batch for ${b.topic}-${b.partition} was, because of ${named.length === 1 ? 'another record' : `${named.length} other records`} in it (${first!.message})`, where);
+  mates.cause = first;
+  return mates;
 }
 
 function responseLookup(res: ProduceResponse): (b: ProducerBatch) => PartitionProduceResponse | Error {

@@ -7,7 +7,9 @@ import { ApiKey } from '../protocol/messages/index.ts';
 import { TRANSACTION_V1_MAX_VERSION } from '../protocol/versions.ts';
 import type { ResolvedConfig } from './config.ts';
 import { Coordinators, describeKey, GROUP_COORDINATOR, TRANSACTION_COORDINATOR } from './coordinator.ts';
-import { isFatal, ProducerTimeoutError, ProducerFencedError, TransactionError, TransactionStateError, TransactionTimeoutError } from './errors.ts';
+import {
+  isFatal, ProducerTimeoutError, ProducerFencedError, TransactionError, TransactionOutcomeUnknownError, TransactionStateError, TransactionTimeoutError,
+} from './errors.ts';
 import type { Sender, TransactionHooks } from './sender.ts';
 
 /** The consumer group whose offsets a transaction commits, as its consumer knows it (KIP-447). */
@@ -27,11 +29,25 @@ export interface PartitionOffset {
   leaderEpoch?: number;
 }
 
-type State = 'initializing' | 'ready' | 'inTransaction' | 'ending' | 'fatal';
+/**
+ * `committing` / `aborting`: EndTxn was sent (or the epoch bump after an abort) and not confirmed
+ * within maxBlockMs; the next transaction first finishes it.
+ */
+type State = 'initializing' | 'ready' | 'inTransaction' | 'ending' | 'committing' | 'aborting' | 'fatal';
 
 const FENCED = new Set<number>([ErrorCode.PRODUCER_FENCED, ErrorCode.INVALID_PRODUCER_EPOCH]);
 /** Answers meaning the coordinator moved (or the connection to it broke): find it again. */
 const REFIND = new Set<number>([ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.NETWORK_EXCEPTION, ErrorCode.REQUEST_TIMED_OUT]);
+/**
+ * Coordinator answers that prove a request changed nothing. Any other outcome of an EndTxn(commit)
+ * (no answer, a lost connection, COORDINATOR_NOT_AVAILABLE after a failed log append) may have
+ * committed the transaction.
+ */
+const UNCHANGED = new Set<number>([
+  ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.CONCURRENT_TRANSACTIONS, ErrorCode.PRODUCER_FENCED,
+  ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.INVALID_TXN_STATE, ErrorCode.INVALID_PRODUCER_ID_MAPPING, ErrorCode.UNKNOWN_PRODUCER_ID,
+  ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+]);
 /** The previous transaction's markers are still being written; Java retries these quickly. */
 const CONCURRENT_TRANSACTIONS_BACKOFF_MS = 20;
 
@@ -55,6 +71,15 @@ export class TransactionManager implements TransactionHooks {
   private abortable: Error | undefined;
   /** A batch's sequence was spent without a known outcome: bump the epoch after the abort. */
   private bumpOnAbort = false;
+  /**
+   * The coordinator refused our epoch (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH): it aborted the
+   * transaction on its own, or a newer producer took over. The abort skips EndTxn (refused too) and
+   * asks for the next epoch; only the coordinator's answer to that tells the two apart.
+   */
+  private epochFenced = false;
+  private fencedBy: { code: number; during: string } | undefined;
+  /** Set when the coordinator had aborted the transaction (transactionTimeoutMs) and we went on. */
+  private brokerAbort: TransactionTimeoutError | undefined;
   private producerId = -1;
   private epoch = -1;
   /** Partitions ("topic\0partition") in the open transaction, and those being added. */
@@ -68,6 +93,11 @@ export class TransactionManager implements TransactionHooks {
   private startedAt = 0;
   private queueTail: Promise<void> = Promise.resolve();
   private initialization: Promise<void> | undefined;
+  /**
+   * Set once EndTxn(commit) is first sent, until its outcome is known; `mayHaveLanded` once an
+   * attempt may have reached the coordinator without a conclusive answer.
+   */
+  private commitAttempts: { mayHaveLanded: boolean } | undefined;
   /** The open transaction's scope, which `closeScope` ends. */
   scope: { end(reason: Error): Promise<void> } | undefined;
 
@@ -126,6 +156,8 @@ export class TransactionManager implements TransactionHooks {
   async begin(): Promise<void> {
     await this.initialize();
     if (this.fatalError) throw this.fatalError;
+    if (this.state === 'committing') await this.confirmCommit('before beginning the next transaction');
+    if (this.state === 'aborting') await this.finishAbort();
     if (this.state !== 'ready') throw new TransactionStateError(`cannot begin a transaction while the producer is ${this.state}`);
     this.state = 'inTransaction';
     this.added.clear();
@@ -133,10 +165,17 @@ export class TransactionManager implements TransactionHooks {
     this.started = false;
     this.abortable = undefined;
     this.bumpOnAbort = false;
+    this.epochFenced = false;
+    this.fencedBy = undefined;
+    this.brokerAbort = undefined;
     this.startedAt = Date.now();
   }
 
-  /** Commits once every batch is settled; if the transaction cannot commit, aborts it and rejects. */
+  /**
+   * Commits once every batch is settled; if the transaction cannot commit, aborts it and rejects.
+   * Once EndTxn(commit) went out, it never aborts: it resolves when the commit is confirmed and
+   * rejects with TransactionOutcomeUnknownError when it cannot be (see `confirmCommit`).
+   */
   async commit(): Promise<void> {
     this.state = 'ending';
     await this.sender.whenIdle();
@@ -145,25 +184,73 @@ export class TransactionManager implements TransactionHooks {
     if (this.abortable) {
       const why = this.abortable;
       await this.finishAbort();
-      throw why;
+      throw this.brokerAbort ?? why;
     }
-    try {
-      if (this.started) await this.endTxn(true);
+    if (!this.started) {
       this.state = 'ready';
-    } catch (e) {
-      if (this.fatalError) throw this.fatalError;
-      await this.finishAbort();
-      throw e;
+      return;
     }
+    this.commitAttempts = { mayHaveLanded: false };
+    await this.confirmCommit('committing');
   }
 
-  /** Aborts once every batch already written is settled (unwritten ones were withdrawn). */
-  async abort(): Promise<void> {
+  /**
+   * Sends EndTxn(commit), to the coordinator found anew whenever it moved, until it is confirmed
+   * (a commit retried on a committed transaction is confirmed too), as the Java client's
+   * EndTxnHandler retries. When no attempt can have reached the coordinator, a refusal or the
+   * maxBlockMs deadline means the transaction did not commit: it aborts as any failed one. Once
+   * one may have, only a confirmation says committed; anything else is
+   * TransactionOutcomeUnknownError: at the deadline the producer stays `committing` and the next
+   * transaction starts by confirming this commit; after a refusal (fenced, say) it is fatal.
+   */
+  private async confirmCommit(during: string): Promise<void> {
+    const attempts = this.commitAttempts!;
+    this.state = 'committing';
+    try {
+      await this.endTxn(true, attempts);
+    } catch (e) {
+      const error = e as Error;
+      const pending = error instanceof ProducerTimeoutError;
+      if (!attempts.mayHaveLanded) {
+        this.commitAttempts = undefined;
+        this.state = 'ending';
+        if (this.fatalError) throw this.fatalError;
+        await this.finishAbort();
+        throw this.brokerAbort ?? error;
+      }
+      const id = JSON.stringify(this.transactionalId);
+      if (pending) {
+        throw new TransactionOutcomeUnknownError(this.transactionalId,
+          `the commit of the transaction of transactional id ${id} was sent but not confirmed ${during} within maxBlockMs (${this.config.maxBlockMs} ms), so it may or may not have committed; the next transaction first confirms it`,
+          false, error);
+      }
+      this.commitAttempts = undefined;
+      // A coordinator that fenced our epoch itself (the transaction timed out) aborted the
+      // transaction, which it cannot do once a commit landed: then the answer is known.
+      if (error instanceof KafkaError && FENCED.has(error.code) && await this.bumpEpoch().then(() => true, () => false)) {
+        this.state = 'ready';
+        throw this.timedOut(error.code, 'EndTxn (commit)');
+      }
+      const fatal = this.toFatal(error, 'EndTxn (commit)');
+      throw new TransactionOutcomeUnknownError(this.transactionalId,
+        `the commit of the transaction of transactional id ${id} was sent, but before it was confirmed the coordinator refused this producer, so the transaction may or may not have committed; the producer can do no more`,
+        true, fatal);
+    }
+    this.commitAttempts = undefined;
+    this.state = 'ready';
+  }
+
+  /**
+   * Aborts once every batch already written is settled (unwritten ones were withdrawn). Resolves
+   * with a TransactionTimeoutError when the coordinator had aborted the transaction itself.
+   */
+  async abort(): Promise<TransactionTimeoutError | undefined> {
     this.state = 'ending';
     await this.sender.whenIdle();
     await this.addRunning;
     if (this.fatalError) throw this.fatalError;
     await this.finishAbort();
+    return this.brokerAbort;
   }
 
   /** Adds consumed offsets to the open transaction: committed for the group only if it commits. */
@@ -209,17 +296,23 @@ export class TransactionManager implements TransactionHooks {
     return false;
   }
 
-  batchFailed(error: Error, sent: boolean): void {
-    if (this.state !== 'inTransaction' && this.state !== 'ending') return;
+  doomed(): Error | undefined {
+    return this.fatalError ?? this.abortable;
+  }
+
+  batchFailed(error: Error, sent: boolean): Error | undefined {
+    if (this.state !== 'inTransaction' && this.state !== 'ending') return undefined;
     if (sent) this.bumpOnAbort = true;
-    this.failTransaction(error, 'Produce');
+    const reported = this.failTransaction(error, 'Produce');
+    // A refused epoch is not fatal by itself (see epochFenced): the batch says so.
+    return error instanceof KafkaError && FENCED.has(error.code) ? reported : undefined;
   }
 
   /** The manager ends up fatal: every later transaction fails with this error. */
   private toFatal(error: Error, during: string): Error {
     if (this.fatalError) return this.fatalError;
     let fatal = error;
-    if (error instanceof KafkaError && FENCED.has(error.code)) fatal = this.fenced(error.code, during);
+    if (error instanceof KafkaError && FENCED.has(error.code)) fatal = new ProducerFencedError(this.transactionalId, this.producerId, this.epoch, error.code, during);
     else if (!isFatal(error)) fatal = new TransactionError(error instanceof KafkaError ? error.code : ErrorCode.UNKNOWN_SERVER_ERROR, `${during} for transactional id ${JSON.stringify(this.transactionalId)} failed: ${error.message}`, true, { cause: error });
     this.fatalError = fatal;
     this.state = 'fatal';
@@ -227,28 +320,30 @@ export class TransactionManager implements TransactionHooks {
     return fatal;
   }
 
-  /**
-   * A coordinator that bumped our epoch either saw a newer producer or aborted a transaction that
-   * outlived transactionTimeoutMs; the elapsed time tells which one to report.
-   */
-  private fenced(code: number, during: string): Error {
-    const elapsed = Date.now() - this.startedAt;
-    if (this.started && elapsed > this.config.transactionTimeoutMs) {
-      return new TransactionTimeoutError(this.transactionalId, this.config.transactionTimeoutMs, elapsed, code, during);
-    }
-    return new ProducerFencedError(this.transactionalId, this.producerId, this.epoch, code, during);
+  private timedOut(code: number, during: string): TransactionTimeoutError {
+    this.brokerAbort = new TransactionTimeoutError(this.transactionalId, this.config.transactionTimeoutMs, Date.now() - this.startedAt, code, during);
+    return this.brokerAbort;
   }
 
   /** An error inside the open transaction: fatal ones end the producer, the others only this transaction. */
   private failTransaction(error: Error, during: string): Error {
     if (this.fatalError) return this.fatalError;
-    if (error instanceof KafkaError && (FENCED.has(error.code) || FATAL_IN_TRANSACTION.has(error.code))) return this.toFatal(error, during);
+    if (error instanceof KafkaError && FATAL_IN_TRANSACTION.has(error.code)) return this.toFatal(error, during);
     let abortable = error;
-    if (isFatal(error)) {
+    if (error instanceof KafkaError && FENCED.has(error.code)) {
+      this.epochFenced = true;
+      this.fencedBy ??= { code: error.code, during };
+      abortable = new TransactionError(error.code, `${during} was refused (${error.message}): the coordinator bumped the epoch of transactional id ${JSON.stringify(this.transactionalId)}, `
+        + 'because it aborted the transaction (open longer than transactionTimeoutMs) or because a newer producer with this transactional id took over; the transaction aborts', false, { cause: error });
+    } else if (isFatal(error)) {
       if (!(error instanceof KafkaError && ABORTABLE.has(error.code))) return this.toFatal(error, during);
       abortable = new TransactionError(error.code, `${during} failed, so the transaction aborts: ${error.message}`, false, { cause: error });
     }
-    this.abortable ??= abortable;
+    if (!this.abortable) {
+      this.abortable = abortable;
+      // Its queued batches are failed by the sender's next drain.
+      this.sender?.wake();
+    }
     return abortable;
   }
 
@@ -264,23 +359,41 @@ export class TransactionManager implements TransactionHooks {
     this.sender.setProducerId(producerId, epoch);
   }
 
+  /**
+   * EndTxn(abort), then a new epoch if a sequence was spent. After a refused epoch, straight to
+   * InitProducerId with our id and epoch (KIP-588): the coordinator grants it when it aborted the
+   * transaction itself (a timeout) and refuses it when a newer producer took over, which is fatal.
+   */
   private async finishAbort(): Promise<void> {
     try {
-      if (this.started) await this.endTxn(false);
-      if (this.bumpOnAbort) await this.bumpEpoch();
+      if (this.started && !this.epochFenced) {
+        await this.endTxn(false).catch((e: unknown) => {
+          if (!this.epochFenced) throw e;
+        });
+      }
+      if (this.bumpOnAbort || this.epochFenced) await this.bumpEpoch();
+      if (this.epochFenced) this.timedOut(this.fencedBy!.code, this.fencedBy!.during);
       this.state = 'ready';
     } catch (e) {
+      // As Java's abortTransaction after a TimeoutException: the abort can be finished later. The
+      // outcome is known already: a transaction nobody commits never commits.
+      if (e instanceof ProducerTimeoutError && !this.fatalError) {
+        this.state = 'aborting';
+        throw new TransactionError(ErrorCode.REQUEST_TIMED_OUT, `the transaction of transactional id ${JSON.stringify(this.transactionalId)} did not commit and never will, `
+          + `but its abort was not confirmed within maxBlockMs (${this.config.maxBlockMs} ms); the next transaction first finishes it: ${e.message}`, false, { cause: e });
+      }
       throw this.toFatal(e as Error, 'aborting');
     }
   }
 
-  private async endTxn(committed: boolean): Promise<void> {
+  private async endTxn(committed: boolean, attempts?: { mayHaveLanded: boolean }): Promise<void> {
     try {
-      await this.request('EndTxn', TRANSACTION_COORDINATOR, this.transactionalId, (conn) => {
+      await this.request(committed ? 'EndTxn (commit)' : 'EndTxn (abort)', TRANSACTION_COORDINATOR, this.transactionalId, (conn) => {
         const version = Math.min(conn.version(Apis.endTxn), TRANSACTION_V1_MAX_VERSION[ApiKey.EndTxn]);
         return conn.call(Apis.endTxn, { transactionalId: this.transactionalId, producerId: BigInt(this.producerId), producerEpoch: this.epoch, committed }, version);
-      }, (r) => r.errorCode);
+      }, (r) => r.errorCode, attempts);
     } catch (e) {
+      if (attempts?.mayHaveLanded) throw e;
       throw this.failTransaction(e as Error, committed ? 'EndTxn (commit)' : 'EndTxn (abort)');
     }
   }
@@ -344,14 +457,23 @@ export class TransactionManager implements TransactionHooks {
    * One request to a coordinator, retried while its error may pass: the coordinator moving
    * (found again), loading, or still finishing the previous transaction. Gives up after maxBlockMs.
    */
-  private async request<Res>(what: string, keyType: number, key: string, send: (conn: BrokerConnection) => Promise<Res>, errorOf: (res: Res) => number): Promise<Res> {
+  private async request<Res>(what: string, keyType: number, key: string, send: (conn: BrokerConnection) => Promise<Res>, errorOf: (res: Res) => number,
+    attempts?: { mayHaveLanded: boolean }): Promise<Res> {
     const deadline = Date.now() + this.config.maxBlockMs;
     for (let retries = 0; ; retries++) {
       let error: Error;
       try {
-        const res = await send(await this.coordinators.connection(keyType, key));
+        const conn = await this.coordinators.connection(keyType, key);
+        let res: Res;
+        try {
+          res = await send(conn);
+        } catch (e) {
+          if (attempts) attempts.mayHaveLanded = true;
+          throw e;
+        }
         const code = errorOf(res);
         if (code === ErrorCode.NONE) return res;
+        if (attempts && !UNCHANGED.has(code)) attempts.mayHaveLanded = true;
         error = new KafkaError(code, undefined, { message: `${what} for ${describeKey(keyType, key)}` });
       } catch (e) {
         error = e as Error;

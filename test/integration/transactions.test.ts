@@ -121,27 +121,34 @@ test('a second producer with the same transactionalId fences the first, which fa
   expect(values(await committed(topic, 10)).sort()).toEqual(batch('b', 10).map((r) => r.value).sort());
 }, 120_000);
 
-test('a transaction open past transactionTimeoutMs is aborted by the broker and reported as TransactionTimeoutError', async () => {
+test('a transaction open past transactionTimeoutMs is aborted by the broker: TransactionTimeoutError, not fatal, and the same producer goes on', async () => {
   const topic = uniqueTopic('txn-timeout');
   await createTopic(topic, { partitions: 1 });
   const id = uniqueTopic('tx-timeout');
   const p = producer({ transactionalId: id, transactionTimeoutMs: 2000 });
+  const late = (tag: string) => from(Array.from({ length: 10 }, (_, i) => ({ topic, value: `${tag}-${i}` })));
   // The broker looks for expired transactions every
   // transaction.abort.timed.out.transaction.cleanup.interval.ms (10 s by default).
-  const error = await errorOf(lastValueFrom(p.transaction((tx) => concat(
-    from(Array.from({ length: 10 }, (_, i) => ({ topic, value: `late-${i}` }))).pipe(tx.send()),
+  // Found out at the commit (EndTxn is refused):
+  const atCommit = await errorOf(lastValueFrom(p.transaction((tx) => concat(late('late1').pipe(tx.send()), timer(14_000).pipe(ignoreElements())))));
+  expect(atCommit).toBeInstanceOf(TransactionTimeoutError);
+  expect(atCommit.message).toContain('transactionTimeoutMs (2000 ms)');
+  expect((atCommit as TransactionTimeoutError).elapsedMs).toBeGreaterThan(2000);
+  expect(isFatal(atCommit)).toBe(false);
+  // Found out by a Produce after the timeout (its epoch is refused):
+  const atProduce = await errorOf(lastValueFrom(p.transaction((tx) => concat(
+    late('late2').pipe(tx.send()),
     timer(14_000).pipe(ignoreElements()),
+    late('late3').pipe(tx.send()),
   ))));
-  expect(error).toBeInstanceOf(TransactionTimeoutError);
-  expect(error.message).toContain('transactionTimeoutMs (2000 ms)');
-  expect((error as TransactionTimeoutError).elapsedMs).toBeGreaterThan(2000);
-  expect(isFatal(error)).toBe(true);
+  expect(atProduce).toBeInstanceOf(TransactionTimeoutError);
+  expect(isFatal(atProduce)).toBe(false);
 
-  const next = producer({ transactionalId: id });
-  await lastValueFrom(next.transaction((tx) => from([{ topic, value: 'after' }]).pipe(tx.send())));
-  expect(values(await uncommitted(topic, 11)).filter((v) => v.startsWith('late-'))).toHaveLength(10);
+  // The same producer, on its bumped epoch:
+  await lastValueFrom(p.transaction((tx) => from([{ topic, value: 'after' }]).pipe(tx.send())));
+  expect(values(await uncommitted(topic, 21)).filter((v) => v.startsWith('late'))).toHaveLength(20);
   expect(values(await committed(topic, 1))).toEqual(['after']);
-}, 90_000);
+}, 120_000);
 
 test('offsets sent in a transaction are committed for the group only when it commits', async () => {
   const input = uniqueTopic('txn-in');

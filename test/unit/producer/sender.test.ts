@@ -20,6 +20,7 @@ interface Stamp {
   epoch: number;
   sequence: number;
   transactional: boolean;
+  records: number;
 }
 
 function scripted(scheduler: TestScheduler, answers: number[], latency = 2) {
@@ -43,6 +44,7 @@ function scripted(scheduler: TestScheduler, answers: number[], latency = 2) {
           epoch: b.readInt16BE(BatchOffset.PRODUCER_EPOCH),
           sequence: b.readInt32BE(BatchOffset.BASE_SEQUENCE),
           transactional: (b.readInt16BE(BatchOffset.ATTRIBUTES) & Attribute.TRANSACTIONAL) !== 0,
+          records: b.readInt32BE(BatchOffset.RECORD_COUNT),
         };
       }));
       sends.push({ at: scheduler.now(), partitions, batches, transactionalId: req.transactionalId, version });
@@ -74,13 +76,15 @@ function scripted(scheduler: TestScheduler, answers: number[], latency = 2) {
   return { cluster, sends, refreshes: () => refreshes, inits: () => inits };
 }
 
-function oneBatch(createdAt: number, partition = 0): ProducerBatch {
+function oneBatch(createdAt: number, partition = 0, records = 1): ProducerBatch {
   const builder = new RecordBatchBuilder(1024);
   const batch = new ProducerBatch('t', partition, builder, createdAt);
-  const record = new OutgoingRecord('t', partition, null, Buffer.from('v'), [], createdAt, undefined, {}, 20);
-  builder.append(createdAt, null, record.value, []);
+  for (let i = 0; i < records; i++) {
+    const record = new OutgoingRecord('t', partition, null, Buffer.from(`v${i}`), [], createdAt, undefined, {}, 20);
+    builder.append(createdAt, null, record.value, []);
+    batch.records.push(record);
+  }
   builder.close();
-  batch.records.push(record);
   return batch;
 }
 
@@ -233,13 +237,30 @@ describe('idempotence', () => {
     expect(done[1].error).toBeNull();
   });
 
+  test('a batch refused as MESSAGE_TOO_LARGE is split into halves that take its sequences; the batch behind waits for them', async () => {
+    const { scheduler, broker, sender } = setup([ErrorCode.MESSAGE_TOO_LARGE, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER]);
+    const done: ProducerBatch[] = [];
+    let splits = 0;
+    const owner = { done: (b: ProducerBatch) => void done.push(b), split: (_b: ProducerBatch, parts: number) => void (splits += parts - 1) };
+    sender.enqueue(oneBatch(0, 0, 4), owner);
+    sender.enqueue(oneBatch(0, 0, 1), owner);
+    await advance(scheduler, 2000);
+    const sent = broker.sends.flatMap((s) => s.batches.map((b) => `${b.sequence}+${b.records}`));
+    // 0+4 refused whole; 4+1 (in flight with it) is out of order; then 0+2, 2+2 and 4+1 again.
+    expect(sent).toEqual(['0+4', '4+1', '0+2', '2+2', '4+1']);
+    expect(splits).toBe(1);
+    expect(done.map((b) => [b.records.length, b.error, b.baseOffset])).toEqual([[2, null, 42], [2, null, 42], [1, null, 42]]);
+    expect(sender.pending).toBe(0);
+  });
+
   test('a transactional batch waits until its partition is in the transaction, carries the transactional bit and goes in Produce ≤ 11', async () => {
     let admitted = false;
     const failures: Error[] = [];
     const hooks: TransactionHooks = {
       transactionalId: 'tx',
       admit: () => admitted,
-      batchFailed: (e) => failures.push(e),
+      batchFailed: (e) => void failures.push(e),
+      doomed: () => undefined,
     };
     const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, hooks);
     sender.setProducerId(9, 3);
@@ -259,13 +280,45 @@ describe('idempotence', () => {
 
   test('a transactional batch that may not go (no open transaction) fails without being sent', async () => {
     const refusal = new Error('no open transaction');
-    const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, { transactionalId: 'tx', admit: () => refusal, batchFailed: () => undefined });
+    const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, { transactionalId: 'tx', admit: () => refusal, batchFailed: () => undefined, doomed: () => undefined });
     sender.setProducerId(9, 0);
     const done: ProducerBatch[] = [];
     sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
     await advance(scheduler, 100);
     expect(broker.sends).toHaveLength(0);
     expect(done[0].error).toBe(refusal);
+  });
+
+  test('a transaction that can only abort fails every queued batch, not only the head of each partition', async () => {
+    let why: Error | undefined;
+    const hooks: TransactionHooks = { transactionalId: 'tx', admit: () => why ?? false, batchFailed: () => undefined, doomed: () => why };
+    const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, hooks);
+    sender.setProducerId(9, 0);
+    const done: ProducerBatch[] = [];
+    for (const partition of [0, 0, 0, 1, 1]) sender.enqueue(oneBatch(0, partition), { done: (b) => done.push(b) });
+    await advance(scheduler, 50);
+    expect(done).toHaveLength(0);
+    why = new Error('the transaction can only abort');
+    sender.wake();
+    await advance(scheduler, 60);
+    expect(done).toHaveLength(5);
+    expect(done.every((b) => b.error === why)).toBe(true);
+    expect(sender.pending).toBe(0);
+    expect(broker.sends).toHaveLength(0);
+  });
+
+  test('a batch whose partition is never added to the transaction still expires at deliveryTimeoutMs', async () => {
+    const hooks: TransactionHooks = { transactionalId: 'tx', admit: () => false, batchFailed: () => undefined, doomed: () => undefined };
+    const { scheduler, sender } = setup([], { transactionalId: 'tx', deliveryTimeoutMs: 40_000 }, hooks);
+    sender.setProducerId(9, 0);
+    const done: ProducerBatch[] = [];
+    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
+    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
+    await advance(scheduler, 39_000);
+    expect(done).toHaveLength(0);
+    await advance(scheduler, 41_000);
+    expect(done).toHaveLength(2);
+    expect(done[0].error?.message).toMatch(/deliveryTimeoutMs 40000/);
   });
 
   test('without idempotence, batches carry no producer id', async () => {

@@ -2,7 +2,7 @@ import { from, lastValueFrom, NEVER, of, Subject, throwError, toArray, concat } 
 import { transaction, transactions } from '../../../operators/transaction.ts';
 import type { Cluster } from '../../../src/cluster/cluster.ts';
 import { resolveConfig } from '../../../src/producer/config.ts';
-import { ConfigError, ProducerFencedError, TransactionStateError } from '../../../src/producer/errors.ts';
+import { ConfigError, ProducerFencedError, TransactionOutcomeUnknownError, TransactionStateError } from '../../../src/producer/errors.ts';
 import type { Producer } from '../../../src/producer/producer.ts';
 import { TransactionManager } from '../../../src/producer/transactions.ts';
 import { MemoryBudget } from '../../../src/producer/memory.ts';
@@ -66,6 +66,7 @@ function fakeProducer() {
   manager.abort = async () => {
     log.push('aborted');
     if (fatal) throw fatal;
+    return undefined;
   };
   // What the send pipeline touches when its source is empty.
   const producer = {
@@ -177,4 +178,18 @@ test('transactions(): a fatal error ends the stream even with continueOnAbort', 
   }));
   expect(error).toBe(fenced);
   expect(seen).toEqual([0]);
+});
+
+test('transactions() with continueOnAbort never reports a commit of unknown outcome as an abort: the stream ends with it', async () => {
+  const f = fakeProducer();
+  const unknown = new TransactionOutcomeUnknownError('tx', 'the commit was not confirmed', false, new Error('no answer'));
+  f.failCommit(unknown);
+  const outcome = lastValueFrom(of([], []).pipe(transactions(f.producer, { continueOnAbort: true }), toArray()));
+  await expect(outcome).rejects.toBe(unknown);
+  expect(f.log.filter((l) => l === 'begin')).toHaveLength(1);
+  // An ordinary failed commit is still an outcome with continueOnAbort.
+  const g = fakeProducer();
+  g.failCommit(new Error('refused'));
+  const outcomes = await lastValueFrom(of([], []).pipe(transactions(g.producer, { continueOnAbort: true }), toArray()));
+  expect(outcomes.map((o) => o.committed)).toEqual([false, true]);
 });
