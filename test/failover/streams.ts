@@ -176,6 +176,6 @@ export async function tallyTopic(topic: string, next: number[], metas?: Array<Re
   let lost = 0;
   for (let k = 0; k < next.length; k++) for (let s = 0; s < next[k]; s++) if (!seen[k].has(s)) lost++;
   let ackedMissing = 0;
-  for (const m of metas ?? []) if (at.get(`${m.partition}:${m.offset}`) !== `${m.passthrough.key}:${m.passthrough.seq}`) ackedMissing++;
+  for (const m of metas ?? []) if (at.get(`${m.partition}:${m.offset}`) !== `${m.passthrough!.key}:${m.passthrough!.seq}`) ackedMissing++;
   return { records: records.length, lost, duplicated, reordered, ackedMissing };
 }
