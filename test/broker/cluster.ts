@@ -206,7 +206,7 @@ export interface PartitionState {
 export async function describeTopic(state: ClusterState, topic: string): Promise<PartitionState[]> {
   let last: Error | undefined;
   for (const n of state.nodes) {
-    if (!alive(n.javaPid)) continue;
+    if (!alive(n.javaPid) || frozen(n.javaPid)) continue;
     let conn: BrokerConnection | undefined;
     try {
       conn = await BrokerConnection.open(n.id, { host: '127.0.0.1', port: n.port, clientId: 'kafkarx-test-cluster', connectTimeoutMs: 3000, requestTimeoutMs: 5000, maxInFlight: 1 });
@@ -312,6 +312,15 @@ function alive(pid: number): boolean {
   // A killed JVM whose parent shell has not reaped it yet is a zombie: dead for our purposes.
   try {
     return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Stopped by SIGSTOP: it would accept a connection and never answer. */
+function frozen(pid: number): boolean {
+  try {
+    return /^\S+ \(.*\) T/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }

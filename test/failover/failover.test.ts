@@ -39,27 +39,40 @@ async function newTopic(prefix: string): Promise<string> {
   return topic;
 }
 
-interface Recovery {
-  unackedAtFaultEnd: number;
-  recoveryMs: number;
+interface FaultEnd {
+  at: number;
+  unacked: number;
 }
 
-/** Ends the sources when the faults end, waits for the stream, and measures its recovery. */
-async function endAtFaultEnd(stream: KafkarxStream, java?: JavaStream): Promise<{ faultEnd: number; unackedAtFaultEnd: number }> {
-  const faultEnd = Date.now();
-  stream.stop();
+/** The faults are over: the sources stop here, and what is still unacknowledged is counted. */
+function faultsEnd(streams: KafkarxStream[], java?: JavaStream): FaultEnd {
+  const at = Date.now();
+  let unacked = 0;
+  for (const s of streams) {
+    s.stop();
+    unacked += s.pacer.generated - s.acked();
+  }
   java?.stop();
-  return { faultEnd, unackedAtFaultEnd: stream.pacer.generated - stream.acked() };
+  return { at, unacked };
 }
 
-function report(name: string, ours: Recovery, java?: { recoveryMs: number; tally: string }): void {
+async function report(name: string, end: FaultEnd, streams: KafkarxStream[], java?: { stream: JavaStream; topic: string }): Promise<void> {
   const fmt = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-  process.stdout.write(`\n[failover] ${name}: kafkarx ${ours.unackedAtFaultEnd} records unacknowledged when the faults ended, last ack ${fmt(ours.recoveryMs)} after` +
-    `${java ? `; Java producer (same run): last ack ${fmt(java.recoveryMs)} after (${java.tally})` : ''}\n`);
+  await Promise.all(streams.map((s) => s.done.catch(() => undefined)));
+  const lastAck = Math.max(...streams.map((s) => s.lastAckAt()));
+  let javaPart = '';
+  if (java) {
+    const { exitedAt, stderr } = await java.stream.done;
+    const t = await tallyTopic(java.topic, java.stream.pacer.next);
+    javaPart = `; Java producer (same run, same stream): last ack ${fmt(exitedAt - end.at)} after ` +
+      `(${java.stream.pacer.generated} records: lost ${t.lost}, duplicated ${t.duplicated}, reordered ${t.reordered}${/ERROR/.test(stderr) ? ', errors logged' : ''})`;
+  }
+  process.stdout.write(`\n[failover] ${name}: kafkarx ${end.unacked} records unacknowledged when the faults ended, last ack ${fmt(lastAck - end.at)} after${javaPart}\n`);
 }
 
 async function judge(topic: string, stream: KafkarxStream): Promise<void> {
   const metas = await stream.done;
+  expect(stream.pacer.generated).toBeGreaterThan(10_000);
   expect(metas).toHaveLength(stream.pacer.generated);
   const tally = await tallyTopic(topic, stream.pacer.next, metas);
   expect(tally).toEqual({ records: stream.pacer.generated, lost: 0, duplicated: 0, reordered: 0, ackedMissing: 0 });
@@ -70,22 +83,67 @@ test('leader kills under an idempotent acks=all keyed stream: nothing lost, dupl
   const javaTopic = await newTopic('kill-java');
   const stream = kafkarxStream(producer(bootstrapOf(cluster)), topic, STREAM);
   const java = javaStream(javaTopic, STREAM);
-  let end: { faultEnd: number; unackedAtFaultEnd: number } | undefined;
+  let end: FaultEnd | undefined;
   for (let round = 0; round < 2; round++) {
     await sleep(3000);
     const victim = await busiestLeader(cluster, topic);
     killNode(cluster, victim);
     // Down past broker.session.timeout.ms (9 s): the controller fences it and elects new leaders.
     await sleep(10_000);
-    if (round === 1) end = await endAtFaultEnd(stream, java);
+    if (round === 1) end = faultsEnd([stream], java);
     await restartNode(cluster, victim);
     await waitForFullIsr(cluster, [topic, javaTopic]);
   }
-  const metas = await stream.done;
-  const { exitedAt, stderr } = await java.done;
-  const javaTally = await tallyTopic(javaTopic, java.pacer.next);
-  report('kill -9 of the busiest leader, twice', { unackedAtFaultEnd: end!.unackedAtFaultEnd, recoveryMs: stream.lastAckAt() - end!.faultEnd },
-    { recoveryMs: exitedAt - end!.faultEnd, tally: `${java.pacer.generated} records, lost ${javaTally.lost}, duplicated ${javaTally.duplicated}, reordered ${javaTally.reordered}${/ERROR/.test(stderr) ? ', errors logged' : ''}` });
-  expect(metas.length).toBeGreaterThan(0);
+  await report('kill -9 of the busiest leader, twice', end!, [stream], { stream: java, topic: javaTopic });
   await judge(topic, stream);
 }, 240_000);
+
+test('a frozen leader (SIGSTOP for 15 s, then SIGCONT): nothing lost, duplicated or reordered; recovery against the Java producer', async () => {
+  const topic = await newTopic('frozen');
+  const javaTopic = await newTopic('frozen-java');
+  const stream = kafkarxStream(producer(bootstrapOf(cluster)), topic, STREAM);
+  const java = javaStream(javaTopic, STREAM);
+  await sleep(3000);
+  const victim = await busiestLeader(cluster, topic);
+  freezeNode(cluster, victim);
+  await sleep(15_000);
+  thawNode(cluster, victim);
+  const end = faultsEnd([stream], java);
+  await report('SIGSTOP of the busiest leader for 15 s', end, [stream], { stream: java, topic: javaTopic });
+  await judge(topic, stream);
+  await waitForFullIsr(cluster, [topic, javaTopic]);
+}, 180_000);
+
+test('a clean rolling restart of all three nodes during a stream: no error reaches the user, nothing lost, duplicated or reordered', async () => {
+  const topic = await newTopic('rolling');
+  const stream = kafkarxStream(producer(bootstrapOf(cluster)), topic, STREAM);
+  let end: FaultEnd | undefined;
+  for (const { id } of cluster.nodes) {
+    await sleep(2000);
+    await terminateNode(cluster, id);
+    if (id === cluster.nodes.at(-1)!.id) end = faultsEnd([stream]);
+    await restartNode(cluster, id);
+    await waitForFullIsr(cluster, [topic]);
+  }
+  await report('rolling restart (SIGTERM, restart, back in the ISR) of nodes 1, 2, 3', end!, [stream]);
+  await judge(topic, stream);
+}, 240_000);
+
+test('the bootstrap broker dies: a producer given it and a live address starts, and one that knew only it keeps working', async () => {
+  const topic = await newTopic('bootstrap-old');
+  const freshTopic = await newTopic('bootstrap-new');
+  const [dead, alive] = [cluster.nodes[0].id, cluster.nodes[1].id];
+  // Knows the cluster only through the node about to die; has its metadata once the stream runs.
+  const known = kafkarxStream(producer(bootstrapOf(cluster, [dead])), topic, STREAM);
+  await sleep(3000);
+  killNode(cluster, dead);
+  // A new producer whose first bootstrap address is the dead node, as the Java client: it goes on to the next.
+  const fresh = kafkarxStream(producer(bootstrapOf(cluster, [dead, alive])), freshTopic, STREAM);
+  await sleep(10_000);
+  const end = faultsEnd([known, fresh]);
+  await restartNode(cluster, dead);
+  await report('kill -9 of the only bootstrap node of a running producer, and of the first bootstrap address of a new one', end, [known, fresh]);
+  await judge(topic, known);
+  await judge(freshTopic, fresh);
+  await waitForFullIsr(cluster, [topic, freshTopic]);
+}, 180_000);
