@@ -1,5 +1,7 @@
-// Two groups: `unit` needs nothing but Node; `integration` talks to a real Apache Kafka broker,
-// started once per run by test/broker/global-setup.ts (or the cluster named by KAFKA_BROKERS).
+// Three groups: `unit` needs nothing but Node; `integration` talks to a real Apache Kafka broker,
+// started once per run by test/broker/global-setup.ts (or the cluster named by KAFKA_BROKERS);
+// `failover` kills, freezes and restarts the nodes of a 3-node cluster of its own
+// (test/broker/cluster.ts), started once per run by test/broker/failover-setup.ts.
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2023', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
 };
@@ -21,6 +23,15 @@ export default {
       globalSetup: '<rootDir>/test/broker/global-setup.ts',
       globalTeardown: '<rootDir>/test/broker/global-teardown.ts',
       slowTestThreshold: 30,
+    },
+    {
+      ...common,
+      displayName: 'failover',
+      testMatch: ['<rootDir>/test/failover/**/*.test.ts'],
+      setupFiles: ['<rootDir>/test/failover/env.ts'],
+      globalSetup: '<rootDir>/test/broker/failover-setup.ts',
+      globalTeardown: '<rootDir>/test/broker/failover-teardown.ts',
+      slowTestThreshold: 120,
     },
   ],
 };

@@ -7,7 +7,11 @@ import { forward, operate } from './internal/operate.ts';
 export interface BatchOptions {
   /** Close a partition's batch once it holds this many bytes. Default: the producer's `batchBytes`. */
   batchBytes?: number;
-  /** Close a batch this long after its first record, full or not. Default: the producer's `lingerMs`. */
+  /**
+   * Send a batch this long after its first record, full or not — if its partition can take it
+   * then; otherwise it keeps filling until full or until the partition can. Default: the
+   * producer's `lingerMs`.
+   */
   lingerMs?: number;
   scheduler?: SchedulerLike;
 }
@@ -20,22 +24,30 @@ interface Open<P> {
 /**
  * Collects records into one RecordBatch per partition, encoding each record straight into the
  * batch's buffer. A batch goes out when it is full (`batchBytes`) or `lingerMs` after its first
- * record, whichever comes first: bufferCount and bufferTime at once, per partition. Records that
- * failed earlier pass straight through.
+ * record, whichever comes first: bufferCount and bufferTime at once, per partition. As in the Java
+ * client, linger says when a batch may go, not that it must be cut: while an earlier batch of its
+ * partition still waits in the sender (a leader down, a retry backoff, the in-flight limit), a
+ * lingered batch stays open and keeps filling until it is full or the partition frees up, so an
+ * outage leaves a few full batches behind instead of thousands of tiny ones. Records that failed
+ * earlier pass straight through.
  */
 export function batch<P>(producer: Producer, options: BatchOptions = {}): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
   const batchBytes = options.batchBytes ?? producer.config.batchBytes;
   const lingerMs = options.lingerMs ?? producer.config.lingerMs;
   const scheduler = options.scheduler ?? producer.config.scheduler ?? asyncScheduler;
+  const sender = producer.sender;
   return operate((source, subscriber) => {
     // topic -> partition -> open batch; two lookups beat building a "topic-partition" key per record.
     const open = new Map<string, Array<Open<P> | undefined>>();
+    // Batches past their linger whose partition cannot take them yet.
+    const held = new Set<Open<P>>();
     // Records mostly come in runs of one topic: skip the map lookup while the topic stays the same.
     let lastTopic: string | undefined;
     let lastPartitions: Array<Open<P> | undefined> = [];
 
     const emit = (entry: Open<P>) => {
       entry.linger?.unsubscribe();
+      held.delete(entry);
       const partitions = open.get(entry.batch.topic)!;
       if (partitions[entry.batch.partition] === entry) partitions[entry.batch.partition] = undefined;
       subscriber.next(entry.batch);
@@ -44,8 +56,23 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}): Operat
     const start = (record: OutgoingRecord<P>, partitions: Array<Open<P> | undefined>): Open<P> => {
       const entry: Open<P> = { batch: new ProducerBatch<P>(record.topic, record.partition, producer.builders.acquire(), scheduler.now()), linger: undefined };
       partitions[record.partition] = entry;
-      entry.linger = scheduler.schedule(() => emit(entry), lingerMs);
+      entry.linger = scheduler.schedule(() => lingered(entry), lingerMs);
       return entry;
+    };
+
+    // Listening to the sender starts with the first held batch: most streams never hold one.
+    let stopListening: (() => void) | undefined;
+    const releaseHeld = () => {
+      for (const entry of held) if (sender.canAccept(entry.batch.topic, entry.batch.partition)) emit(entry);
+    };
+    const lingered = (entry: Open<P>) => {
+      entry.linger = undefined;
+      if (sender.canAccept(entry.batch.topic, entry.batch.partition)) {
+        emit(entry);
+        return;
+      }
+      held.add(entry);
+      stopListening ??= sender.onDrained(releaseHeld);
     };
 
     const emitAll = () => {
@@ -82,6 +109,8 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}): Operat
 
     return () => {
       unregister();
+      stopListening?.();
+      held.clear();
       subscription.unsubscribe();
       // Batches never handed on die here: give back their memory and buffers.
       for (const partitions of open.values()) {

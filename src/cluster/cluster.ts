@@ -5,7 +5,8 @@ import type { ConnectionOptions } from '../network/connection.ts';
 import { AuthenticationError } from '../network/errors.ts';
 import type { SaslMechanism } from '../network/sasl/mechanism.ts';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
-import { MetadataTimeoutError, readMetadata, UnknownPartitionError, type BrokerAddress, type TopicInfo } from './metadata.ts';
+import type { ProduceResponse } from '../protocol/messages/produce.ts';
+import { MetadataTimeoutError, readMetadata, TopicInfo, UnknownPartitionError, type BrokerAddress } from './metadata.ts';
 
 export interface ClusterOptions {
   bootstrap: ReadonlyArray<{ host: string; port: number }>;
@@ -96,6 +97,30 @@ export class Cluster {
       else this.waiters.set(name, [waiter]);
       this.requestUpdate();
     });
+  }
+
+  /**
+   * KIP-951 (Produce v10+): a partition answered NOT_LEADER_OR_FOLLOWER carries its current leader,
+   * and the response the addresses of leaders the client may not know. Taking them at once lets
+   * the retry go to the new leader without waiting for a metadata round trip; an answer whose
+   * leader epoch is not newer than the cached one changes nothing.
+   */
+  updateLeaders(res: ProduceResponse): void {
+    for (const b of res.nodeEndpoints) this.brokers.set(b.nodeId, { nodeId: b.nodeId, host: b.host, port: b.port });
+    for (const t of res.responses) {
+      let info = this.topics.get(t.name);
+      if (!info) continue;
+      for (const p of t.partitionResponses) {
+        const { leaderId, leaderEpoch } = p.currentLeader;
+        if (leaderId < 0 || p.index >= info.partitionCount || leaderEpoch <= info.leaderEpochs[p.index] || !this.brokers.has(leaderId)) continue;
+        const leaders = info.leaders.slice();
+        const epochs = info.leaderEpochs.slice();
+        leaders[p.index] = leaderId;
+        epochs[p.index] = leaderEpoch;
+        info = new TopicInfo(t.name, leaders, epochs, info.fetchedAt);
+        this.topics.set(t.name, info);
+      }
+    }
   }
 
   /** Asks for fresh metadata soon (at most one request at a time, `retryBackoffMs` apart). */

@@ -70,6 +70,7 @@ export class Sender {
   private drainScheduled = false;
   private wakeup: Subscription | undefined;
   private readonly idleListeners: Array<() => void> = [];
+  private readonly drainListeners = new Set<() => void>();
   /** Brokers whose connection is being opened: draining to them waits for it. */
   private readonly connecting = new Set<number>();
 
@@ -96,6 +97,23 @@ export class Sender {
   /** Drains again soon: a condition a waiting batch depends on has changed. */
   wake(): void {
     this.scheduleDrain();
+  }
+
+  /**
+   * Whether a batch of this partition handed over now would be next in line: false while an
+   * earlier batch of it still waits here (no leader, connection down, retry backoff, in-flight
+   * limit). The batch stage keeps filling the partition's open batch meanwhile, as the Java
+   * client's accumulator does, instead of queueing a small batch every `lingerMs`.
+   */
+  canAccept(topic: string, partition: number): boolean {
+    const queue = this.queues.get(`${topic}\0${partition}`);
+    return queue === undefined || queue.length === 0;
+  }
+
+  /** Calls `listener` whenever partitions may have become free to accept (see canAccept); returns the way to stop. */
+  onDrained(listener: () => void): () => void {
+    this.drainListeners.add(listener);
+    return () => this.drainListeners.delete(listener);
   }
 
   /**
@@ -151,6 +169,7 @@ export class Sender {
       });
       if (queue.length === 0) this.queues.delete(key);
     }
+    for (const l of this.drainListeners) l();
     this.notifyIfIdle();
   }
 
@@ -241,6 +260,7 @@ export class Sender {
     }
     this.wakeup?.unsubscribe();
     this.wakeup = nextWakeup === Infinity ? undefined : this.timer(() => this.drain(), Math.max(1, nextWakeup - now));
+    for (const l of this.drainListeners) l();
     this.notifyIfIdle();
   }
 
@@ -409,7 +429,7 @@ export class Sender {
         return;
       }
       conn.call(Apis.produce, request, version).then(
-        (res) => this.settle(batches, responseLookup(res)),
+        (res) => this.settle(batches, this.lookup(res)),
         (e: Error) => this.settle(batches, () => e),
       );
       return;
@@ -422,9 +442,15 @@ export class Sender {
       return;
     }
     conn.call(Apis.produce, request).then(
-      (res) => this.settle(batches, responseLookup(res)),
+      (res) => this.settle(batches, this.lookup(res)),
       (e: Error) => this.settle(batches, () => e),
     );
+  }
+
+  /** Each batch's answer in a Produce response, after taking the new leaders it names (KIP-951). */
+  private lookup(res: ProduceResponse): (b: ProducerBatch) => PartitionProduceResponse | Error {
+    this.cluster.updateLeaders(res);
+    return responseLookup(res);
   }
 
   /** `outcome` gives each batch's partition response, or the error that took the whole request. */

@@ -1,8 +1,9 @@
 // The batch stage in virtual time: when batches close (linger, size, completion, flush), how
-// partitions are kept apart, and what happens to memory when the subscriber goes away.
+// partitions are kept apart, what a partition the sender cannot take yet does to its batch, and
+// what happens to memory when the subscriber goes away.
 import { map } from 'rxjs';
 import { batch } from '../../../operators/batch.ts';
-import { isBatch } from '../../../src/producer/batch.ts';
+import { isBatch, ProducerBatch, type BatchOwner } from '../../../src/producer/batch.ts';
 import { RecordBatchBuilder } from '../../../src/record/batch-builder.ts';
 import { describe as show, failedRecord, producer, record, testScheduler } from './support.ts';
 
@@ -132,4 +133,49 @@ test('after unsubscribing, the linger timer of an open batch does not fire', () 
     expectObservable(source.pipe(batch(p), map(show)), '^-!').toBe('');
   });
   expect(scheduler.actions).toHaveLength(0);
+});
+
+// A partition that cannot take a batch now: an earlier batch of it waits in the producer's sender
+// (here one in retry backoff until long after the test). Its lingered batch stays open and keeps
+// filling, as the Java client's accumulator does; other partitions keep their linger.
+function blockPartition(p: ReturnType<typeof producer>, topic: string, partition: number): BatchOwner {
+  const blocker = new ProducerBatch(topic, partition, p.builders.acquire(), 0);
+  blocker.retryAt = 1e9;
+  const owner: BatchOwner = { done: () => undefined };
+  p.sender.enqueue(blocker, owner);
+  return owner;
+}
+
+test('while an earlier batch of its partition waits in the sender, a lingered batch keeps filling until it is full', () => {
+  const scheduler = testScheduler();
+  scheduler.run(({ cold, expectObservable }) => {
+    const p = producer({ lingerMs: 5, batchBytes: batchSizeOf(['a', 'b', 'c']), idempotent: false, scheduler });
+    blockPartition(p, 't', 0);
+    const source = cold('ad 8ms b 9ms c', { a: record('t', 0, 'a'), d: record('t', 1, 'd'), b: record('t', 0, 'b'), c: record('t', 0, 'c') });
+    // t/1 goes at its linger (1 + 5); t/0 would have gone at 5, 15 and 25, one record each, but
+    // waits and leaves full with c at 20.
+    expectObservable(source.pipe(batch(p), map(show))).toBe('6ms y 13ms x', { x: 't/0:a,b,c', y: 't/1:d' });
+  });
+});
+
+test('a held batch goes as soon as its partition frees up, and the next one lingers as usual', () => {
+  const scheduler = testScheduler();
+  scheduler.run(({ cold, expectObservable }) => {
+    const p = producer({ lingerMs: 5, idempotent: false, scheduler });
+    const owner = blockPartition(p, 't', 0);
+    // The blocking batch is withdrawn at 12: the sender's queue for t/0 empties.
+    scheduler.schedule(() => p.sender.cancel(owner as BatchOwner<never>), 12);
+    const source = cold('a--b 10ms c', { a: record('t', 0, 'a'), b: record('t', 0, 'b'), c: record('t', 0, 'c') });
+    expectObservable(source.pipe(batch(p), map(show))).toBe('12ms x 6ms y', { x: 't/0:a,b', y: 't/0:c' });
+  });
+});
+
+test('completion sends a held batch at once', () => {
+  const scheduler = testScheduler();
+  scheduler.run(({ cold, expectObservable }) => {
+    const p = producer({ lingerMs: 5, idempotent: false, scheduler });
+    blockPartition(p, 't', 0);
+    const source = cold('a 9ms b 9ms |', { a: record('t', 0, 'a'), b: record('t', 0, 'b') });
+    expectObservable(source.pipe(batch(p), map(show))).toBe('20ms (x|)', { x: 't/0:a,b' });
+  });
 });

@@ -72,6 +72,7 @@ function scripted(scheduler: TestScheduler, answers: number[], latency = 2) {
     connectionTo: () => Promise.resolve(conn as unknown as BrokerConnection),
     anyBroker: () => Promise.resolve(conn as unknown as BrokerConnection),
     requestUpdate: () => { refreshes++; },
+    updateLeaders: () => undefined,
   } as unknown as Cluster;
   return { cluster, sends, refreshes: () => refreshes, inits: () => inits };
 }

@@ -1,0 +1,56 @@
+// Cluster.updateLeaders (KIP-951): the leader a Produce answer names replaces the cached one at
+// once, before any metadata round trip; stale or unusable answers change nothing.
+import type { ProduceResponse } from '../../../src/protocol/messages/produce.ts';
+import { ErrorCode } from '../../../src/protocol/errors.ts';
+import { producer, seedTopic } from '../operators/support.ts';
+
+function answer(partitions: Array<{ index: number; leaderId: number; leaderEpoch: number }>, endpoints: Array<{ nodeId: number; port: number }> = []): ProduceResponse {
+  return {
+    throttleTimeMs: 0,
+    nodeEndpoints: endpoints.map((e) => ({ nodeId: e.nodeId, host: '127.0.0.1', port: e.port, rack: null })),
+    responses: [{
+      name: 't', topicId: '',
+      partitionResponses: partitions.map((p) => ({
+        index: p.index, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n,
+        recordErrors: [], errorMessage: null, currentLeader: { leaderId: p.leaderId, leaderEpoch: p.leaderEpoch },
+      })),
+    }],
+  };
+}
+
+/** A cluster that knows brokers 1 and 2 and topic t, whose partitions 0 and 1 are led by 1 at leader epoch 0. */
+function cluster() {
+  const p = producer();
+  const brokers = (p.cluster as unknown as { brokers: Map<number, { nodeId: number; host: string; port: number }> }).brokers;
+  for (const id of [1, 2]) brokers.set(id, { nodeId: id, host: '127.0.0.1', port: 9000 + id });
+  seedTopic(p, 't', [1, 1]);
+  return { c: p.cluster, brokers };
+}
+
+test('a newer leader epoch moves the partition to the named leader; other partitions keep theirs', () => {
+  const { c } = cluster();
+  const before = c.topic('t')!;
+  c.updateLeaders(answer([{ index: 1, leaderId: 2, leaderEpoch: 1 }]));
+  expect(c.leader('t', 1)).toBe(2);
+  expect(c.leader('t', 0)).toBe(1);
+  expect(c.topic('t')!.leaderEpochs[1]).toBe(1);
+  // A new TopicInfo, as after a metadata refresh: holders of the old one are not changed under them.
+  expect(c.topic('t')).not.toBe(before);
+  expect(before.leaders[1]).toBe(1);
+});
+
+test('an epoch not newer than the cached one, no leader, or an unknown partition change nothing', () => {
+  const { c } = cluster();
+  const before = c.topic('t')!;
+  c.updateLeaders(answer([{ index: 0, leaderId: 2, leaderEpoch: 0 }, { index: 1, leaderId: -1, leaderEpoch: 5 }, { index: 7, leaderId: 2, leaderEpoch: 5 }]));
+  expect(c.topic('t')).toBe(before);
+});
+
+test('a leader the client does not know is taken with the address the response carries, and not without it', () => {
+  const { c, brokers } = cluster();
+  c.updateLeaders(answer([{ index: 0, leaderId: 3, leaderEpoch: 2 }]));
+  expect(c.leader('t', 0)).toBe(1);
+  c.updateLeaders(answer([{ index: 0, leaderId: 3, leaderEpoch: 2 }], [{ nodeId: 3, port: 9003 }]));
+  expect(c.leader('t', 0)).toBe(3);
+  expect(brokers.get(3)).toEqual({ nodeId: 3, host: '127.0.0.1', port: 9003 });
+});
