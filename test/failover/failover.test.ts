@@ -5,11 +5,12 @@
 // it says so, Kafka's Java producer runs the same stream in the same run for comparison.
 import { createProducer, type Producer } from 'kafkarx';
 import {
-  bootstrapOf, busiestLeader, freezeNode, killNode, readClusterState, restartNode, terminateNode, thawNode, waitForFullIsr,
+  bootstrapOf, busiestLeader, freezeNode, killNode, readClusterState, restartNode, terminateNode, thawNode, transactionCoordinator, waitForFullIsr,
   type ClusterState,
 } from '../broker/cluster.ts';
 import { createTopic, uniqueTopic } from '../broker/reference.ts';
 import { javaStream, kafkarxStream, tallyTopic, type JavaStream, type KafkarxStream, type StreamOptions } from './streams.ts';
+import { committedByTransaction, contradictions, txnStream } from './transactions.ts';
 
 const STREAM: StreamOptions = { rate: 2000, keys: 60 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -155,3 +156,52 @@ test('the bootstrap broker dies: a producer given it and a live address starts, 
   await judge(freshTopic, fresh);
   await waitForFullIsr(cluster, [topic, freshTopic]);
 }, 180_000);
+
+test('transactions of 1,000 records while the coordinator and the leaders are killed, short timeouts: every reported outcome is what read_committed sees, no scope hangs', async () => {
+  const topic = await newTopic('txn-kill');
+  const transactionalId = `${topic}-tx`;
+  const SIZE = 1000;
+  const p = createProducer({
+    brokers: bootstrapOf(cluster).split(','), clientId: 'kafkarx-failover', transactionalId,
+    transactionTimeoutMs: 15_000, requestTimeoutMs: 10_000, deliveryTimeoutMs: 20_000,
+  });
+  producers.push(p);
+  await p.ready();
+  // maxBlockMs (60 s) for EndTxn, plus the delivery timeout: a scope still open after that hangs.
+  const stream = txnStream(p, topic, SIZE, 120_000);
+  const failed = stream.done.then(() => undefined, (e: Error) => e);
+  const victims: string[] = [];
+  for (const target of ['coordinator', 'leader', 'coordinator'] as const) {
+    await sleep(3000);
+    const victim = target === 'coordinator' ? await transactionCoordinator(cluster, transactionalId) : await busiestLeader(cluster, topic);
+    victims.push(`${target} ${victim}`);
+    killNode(cluster, victim);
+    // Down past broker.session.timeout.ms (9 s): new leaders, and a new coordinator that loads the transaction log.
+    await sleep(10_000);
+    await restartNode(cluster, victim);
+    await waitForFullIsr(cluster, [topic, '__transaction_state']);
+  }
+  const faultsEndAt = Date.now();
+  // Healthy again: transactions go on until one begun after the faults commits.
+  const deadline = faultsEndAt + 60_000;
+  while (!stream.log.some((t) => t.startedAt >= faultsEndAt && t.reported === 'committed') && Date.now() < deadline) {
+    if (await Promise.race([failed, sleep(200).then(() => 'running')]) !== 'running') break;
+  }
+  stream.stop();
+  const error = await failed;
+  const recovered = stream.log.find((t) => t.startedAt >= faultsEndAt && t.reported === 'committed');
+  const counts = { committed: 0, failed: 0, unknown: 0 };
+  for (const t of stream.log) counts[t.reported]++;
+  const longest = Math.max(...stream.log.map((t) => t.endedAt - t.startedAt));
+  process.stdout.write(`\n[failover] transactions of ${SIZE} records, kill -9 of ${victims.join(', ')}: ${stream.log.length} transactions, ` +
+    `${counts.committed} committed, ${counts.failed} failed, ${counts.unknown} unknown; longest scope ${(longest / 1000).toFixed(1)} s; ` +
+    `first commit of a transaction begun after the faults ${recovered ? `${((recovered.endedAt - faultsEndAt) / 1000).toFixed(1)} s after they ended` : 'never'}\n`);
+  for (const t of stream.log) if (t.error) process.stdout.write(`  transaction ${t.index} ${t.reported}: ${t.error.name}: ${t.error.message.slice(0, 240)}\n`);
+  expect(error).toBeUndefined();
+  expect(recovered).toBeDefined();
+  expect(counts.committed).toBeGreaterThan(5);
+  // The last transaction resolved whatever came before it.
+  expect(stream.log.at(-1)!.reported).toBe('committed');
+  const visible = await committedByTransaction(topic);
+  expect(contradictions(stream.log, visible, SIZE)).toEqual([]);
+}, 240_000);
