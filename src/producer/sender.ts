@@ -20,6 +20,8 @@ import type { MemoryBudget } from './memory.ts';
 /** What the sender asks of the transaction manager of a transactional producer. */
 export interface TransactionHooks {
   readonly transactionalId: string;
+  /** The open transaction uses transaction version 2 (KIP-890): Produce v12+ adds its partitions. Absent: classic. */
+  readonly transactionV2?: boolean;
   /**
    * Whether a new batch for this partition may go: true once the partition is in the open
    * transaction; false while it is being added (the manager calls `Sender.wake()` when done); an
@@ -420,10 +422,11 @@ export class Sender {
     };
     this.inFlightBatches += batches.length;
     if (this.txn) {
-      // Classic transactions (not transaction version 2) cap Produce; see TRANSACTION_V1_MAX_VERSION.
+      // Classic transactions cap Produce (see TRANSACTION_V1_MAX_VERSION); with transaction
+      // version 2, v12+ tells the leader to add the partition to the transaction itself.
       let version: number;
       try {
-        version = Math.min(conn.version(Apis.produce), TRANSACTION_V1_MAX_VERSION[ApiKey.Produce]);
+        version = this.txn.transactionV2 ? conn.version(Apis.produce) : Math.min(conn.version(Apis.produce), TRANSACTION_V1_MAX_VERSION[ApiKey.Produce]);
       } catch (e) {
         this.settle(batches, () => e as Error);
         return;
