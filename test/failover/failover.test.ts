@@ -3,9 +3,11 @@
 // own tools and prints its recovery: the time from the end of the faults to the last
 // acknowledgement, and how many records were still unacknowledged when the faults ended. Where
 // it says so, Kafka's Java producer runs the same stream in the same run for comparison.
-import { createProducer, type Producer } from 'kafkarx';
+import { Observable } from 'rxjs';
+import { createProducer, type Producer, type RecordMetadata } from 'kafkarx';
+import { toKafka } from 'kafkarx/operators';
 import {
-  bootstrapOf, busiestLeader, freezeNode, killNode, readClusterState, restartNode, terminateNode, thawNode, transactionCoordinator, waitForFullIsr,
+  bootstrapOf, busiestLeader, describeTopic, freezeNode, killNode, readClusterState, restartNode, terminateNode, thawNode, transactionCoordinator, waitForFullIsr,
   type ClusterState,
 } from '../broker/cluster.ts';
 import { createTopic, uniqueTopic } from '../broker/reference.ts';
@@ -214,3 +216,62 @@ test('transactions of 1,000 records while the coordinator and the leaders are ki
   for (let attempt = 0; attempt < 2 && sum(visible) < counts.committed * SIZE; attempt++) visible = await committedByTransaction(topic, 20_000);
   expect(contradictions(stream.log, visible, SIZE)).toEqual([]);
 }, 240_000);
+
+/** Keyless records at `rate` per second, each carrying when it was generated; completes when stopped. */
+function keylessStream(p: Producer, topic: string, tag: string, rate: number) {
+  let stopped = false;
+  const started = Date.now();
+  let generated = 0;
+  const source = new Observable<{ topic: string; value: string; passthrough: number }>((subscriber) => {
+    const timer = setInterval(() => {
+      const now = Date.now();
+      for (const due = Math.floor(((now - started) * rate) / 1000); generated < due; generated++) subscriber.next({ topic, value: `${tag}-${generated}-${'x'.repeat(40)}`, passthrough: now });
+      if (stopped) subscriber.complete();
+    }, 5);
+    return () => clearInterval(timer);
+  });
+  const done = new Promise<Array<RecordMetadata<number>>>((resolve, reject) => {
+    const metas: Array<RecordMetadata<number>> = [];
+    source.pipe(toKafka(p)).subscribe({ next: (m) => metas.push(m as RecordMetadata<number>), error: reject, complete: () => resolve(metas) });
+  });
+  return { stop: () => { stopped = true; }, done };
+}
+
+test('a frozen leader collects few keyless records once partitionerAvailabilityTimeoutMs has passed (KIP-794), against the default', async () => {
+  const topic = await newTopic('adaptive');
+  // acks 1: with acks 'all' every leader waits for the frozen follower too (it stays in the ISR
+  // until fenced), so every broker would be slow, not only the frozen one.
+  const settings = { clientId: 'kafkarx-failover', acks: 1, batchBytes: 4096, requestTimeoutMs: 10_000, deliveryTimeoutMs: 60_000 } as const;
+  const avoiding = createProducer({ brokers: bootstrapOf(cluster).split(','), partitionerAvailabilityTimeoutMs: 1000, ...settings });
+  const plain = createProducer({ brokers: bootstrapOf(cluster).split(','), ...settings });
+  producers.push(avoiding, plain);
+  const streams = { avoiding: keylessStream(avoiding, topic, 'a', 1000), plain: keylessStream(plain, topic, 'p', 1000) };
+  await sleep(3000);
+  const victim = await busiestLeader(cluster, topic);
+  const led = new Set((await describeTopic(cluster, topic)).filter((p) => p.leader === victim).map((p) => p.partition));
+  const frozenAt = Date.now();
+  freezeNode(cluster, victim);
+  // The controller fences a frozen broker after broker.session.timeout.ms (9 s) and moves its
+  // leaders: the window that shows the partitioner's choice ends before that.
+  await sleep(10_000);
+  thawNode(cluster, victim);
+  const thawedAt = Date.now();
+  await sleep(2000);
+  streams.avoiding.stop();
+  streams.plain.stop();
+  const [a, p] = await Promise.all([streams.avoiding.done, streams.plain.done]);
+  const recovery = Date.now() - thawedAt;
+  const share = (metas: Array<RecordMetadata<number>>) => {
+    const window = metas.filter((m) => m.passthrough! >= frozenAt + 2000 && m.passthrough! < frozenAt + 8000);
+    return { records: window.length, share: window.filter((m) => led.has(m.partition)).length / window.length };
+  };
+  const sa = share(a);
+  const sp = share(p);
+  process.stdout.write(`\n[failover] SIGSTOP of node ${victim} leading ${led.size} of 6 partitions: keyless records sent to it 2-8 s into the freeze: ` +
+    `${(sa.share * 100).toFixed(1)} % of ${sa.records} with partitionerAvailabilityTimeoutMs 1000, ${(sp.share * 100).toFixed(1)} % of ${sp.records} with the default (0); ` +
+    `all acknowledged ${(recovery / 1000).toFixed(1)} s after SIGCONT\n`);
+  expect(sa.records).toBeGreaterThan(3000);
+  expect(sa.share).toBeLessThan(0.1);
+  expect(sa.share).toBeLessThan(sp.share);
+  await waitForFullIsr(cluster, [topic]);
+}, 180_000);
