@@ -363,9 +363,14 @@ export class TransactionManager implements TransactionHooks {
   /** An error inside the open transaction: fatal ones end the producer, the others only this transaction. */
   private failTransaction(error: Error, during: string): Error {
     if (this.fatalError) return this.fatalError;
-    if (error instanceof KafkaError && FATAL_IN_TRANSACTION.has(error.code)) return this.toFatal(error, during);
+    // Transaction version 2: a coordinator that aborted the transaction itself (a timeout) and so
+    // bumped the epoch reads our EndTxn(commit) as a retry of that abort, and refuses the commit
+    // as INVALID_TXN_STATE. Like a refused epoch, only the epoch bump after it tells a timeout
+    // (granted) from a newer producer (fenced).
+    const abortedByCoordinator = this.v2 && during === 'EndTxn (commit)' && error instanceof KafkaError && error.code === ErrorCode.INVALID_TXN_STATE;
+    if (error instanceof KafkaError && FATAL_IN_TRANSACTION.has(error.code) && !abortedByCoordinator) return this.toFatal(error, during);
     let abortable = error;
-    if (error instanceof KafkaError && FENCED.has(error.code)) {
+    if (error instanceof KafkaError && (FENCED.has(error.code) || abortedByCoordinator)) {
       this.epochFenced = true;
       this.fencedBy ??= { code: error.code, during };
       abortable = new TransactionError(error.code, `${during} was refused (${error.message}): the coordinator bumped the epoch of transactional id ${JSON.stringify(this.transactionalId)}, `
