@@ -252,8 +252,10 @@ export class TransactionManager implements TransactionHooks {
       }
       this.commitAttempts = undefined;
       // A coordinator that fenced our epoch itself (the transaction timed out) aborted the
-      // transaction, which it cannot do once a commit landed: then the answer is known.
-      if (error instanceof KafkaError && FENCED.has(error.code) && await this.bumpEpoch().then(() => true, () => false)) {
+      // transaction, which it cannot do once a commit landed: then the answer is known. With
+      // transaction version 2 it says so as INVALID_TXN_STATE (a commit retried on an abort).
+      const aborted = error instanceof KafkaError && (FENCED.has(error.code) || (this.v2 && error.code === ErrorCode.INVALID_TXN_STATE));
+      if (aborted && await this.bumpEpoch().then(() => true, () => false)) {
         this.state = 'ready';
         throw this.timedOut(error.code, 'EndTxn (commit)');
       }
