@@ -4,6 +4,7 @@ import { CLIENT_VERSIONS, negotiate } from '../protocol/versions.ts';
 import { VERSION } from '../version.ts';
 import { Apis, type Api } from './apis.ts';
 import { Connection, type ConnectionOptions, type Request } from './connection.ts';
+import { clientThrottleMs } from './throttle.ts';
 
 /**
  * A connection to one broker, after the ApiVersions handshake: it knows which version of each
@@ -86,7 +87,10 @@ async function handshake(connection: Connection): Promise<Map<number, VersionRan
   throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, `no ApiVersions version agreed with ${connection.address}`);
 }
 
-/** `request` as `api` at `version` on the wire; without `decode`, the broker sends no answer. */
+/**
+ * `request` as `api` at `version` on the wire; without `decode`, the broker sends no answer. The
+ * connection holds back its next request for the throttle time of a KIP-219 answer.
+ */
 function toRequest<Req, Res>(api: Api<Req, unknown>, version: number, request: Req, decode?: (r: Reader) => Res): Request<Res> {
   return {
     apiKey: api.key,
@@ -95,5 +99,6 @@ function toRequest<Req, Res>(api: Api<Req, unknown>, version: number, request: R
     name: `${api.name} v${version}`,
     encode: (w) => api.encode(w, version, request),
     decode,
+    throttleMs: (response) => clientThrottleMs(api.key, version, response),
   };
 }
