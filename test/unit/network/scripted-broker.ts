@@ -37,6 +37,8 @@ export interface Script {
   refuseAfter?: boolean;
   /** The throttleTimeMs of each correct response (KIP-219 tests); default 0. */
   throttleTimeMs?: (request: ScriptedRequest) => number;
+  /** Lower the highest version announced for some APIs, by API key. */
+  maxVersions?: Record<number, number>;
 }
 
 const capturedApiVersions = (() => {
@@ -172,7 +174,11 @@ export class ScriptedBroker {
     return frameOf(apiKey, v, correlationId, (w) => {
       switch (apiKey) {
         case M.ApiVersions.API_KEY:
-          return M.ApiVersions.encodeApiVersionsResponse(w, v, { errorCode: 0, apiKeys: capturedApiVersions, throttleTimeMs });
+          return M.ApiVersions.encodeApiVersionsResponse(w, v, {
+            errorCode: 0,
+            apiKeys: capturedApiVersions.map((k) => ({ ...k, maxVersion: Math.min(k.maxVersion, this.script.maxVersions?.[k.apiKey] ?? Infinity) })),
+            throttleTimeMs,
+          });
         case M.Metadata.API_KEY: {
           const req = M.Metadata.decodeMetadataRequest(new Reader(request.body), v);
           return M.Metadata.encodeMetadataResponse(w, v, {
