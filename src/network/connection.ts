@@ -124,7 +124,6 @@ export class Connection {
     });
   }
 
-
   get closed(): boolean {
     return this.closedWith !== undefined;
   }
@@ -245,7 +244,7 @@ export class Connection {
   private throttle(ms: number, request: string): void {
     const until = Date.now() + ms;
     if (until > this.throttledUntil) this.throttledUntil = until;
-    for (const l of this.throttleListeners) l(ms, request);
+    for (const l of this.throttleListeners) this.notify('throttle', () => l(ms, request));
   }
 
   private armThrottleTimer(): void {
@@ -347,13 +346,15 @@ export class Connection {
       clearTimeout(q.timer);
       q.reject(error);
     }
-    // A listener that throws must not keep the others from hearing of the close.
-    for (const l of this.closeListeners.splice(0)) {
-      try {
-        l(error);
-      } catch (e) {
-        process.emitWarning(`kafkarx: a close listener of the connection to ${this.address} threw: ${(e as Error)?.message ?? String(e)}`);
-      }
+    for (const l of this.closeListeners.splice(0)) this.notify('close', () => l(error));
+  }
+
+  /** A listener that throws must neither break this connection nor keep the others from hearing. */
+  private notify(event: string, call: () => void): void {
+    try {
+      call();
+    } catch (e) {
+      process.emitWarning(`kafkarx: a ${event} listener of the connection to ${this.address} threw: ${(e as Error)?.message ?? String(e)}`);
     }
   }
 }
