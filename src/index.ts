@@ -20,6 +20,7 @@ export {
 } from './producer/errors.ts';
 export type { ConsumerGroupMetadata } from './producer/transactions.ts';
 export { UnsupportedVersionError } from './protocol/errors.ts';
+export { BrokerProtocolError } from './network/protocol-error.ts';
 export { UnknownPartitionError, MetadataTimeoutError } from './cluster/metadata.ts';
 export type { CompressionName } from './codec/types.ts';
 

@@ -165,6 +165,7 @@ export class Cluster {
 
   /** A connection for requests any broker can answer (Metadata): an open one when there is one. */
   async anyBroker(): Promise<BrokerConnection> {
+    if (this.closed) throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, 'the producer is closed');
     for (const pending of this.connections.values()) {
       const c = await pending.catch(() => undefined);
       if (c && !c.connection.closed) return c;
