@@ -14,6 +14,8 @@ export interface ConnectionOptions {
   requestTimeoutMs: number;
   /** Requests written and not yet answered; more wait in this connection's queue. */
   maxInFlight: number;
+  /** Aborting closes the connection, also while it is still connecting (the producer closed). */
+  signal?: AbortSignal;
 }
 
 /** One request on the wire: which API, which version, how to write the body and read the answer. */
@@ -64,6 +66,8 @@ export class Connection {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private closedWith: Error | undefined;
+  /** The socket's 'close' came: its handle is released (`destroyed` is true long before). */
+  private socketClosed = false;
   private readonly closeListeners: Array<(error: Error) => void> = [];
 
   private constructor(socket: Socket, opts: ConnectionOptions) {
@@ -72,8 +76,14 @@ export class Connection {
     this.address = `${opts.host}:${opts.port}`;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (e) => this.fail(networkError(`connection to ${this.address} failed: ${e.message}`)));
-    socket.on('close', () => this.fail(networkError(`connection to ${this.address} closed`)));
+    socket.on('close', () => {
+      this.socketClosed = true;
+      this.fail(networkError(`connection to ${this.address} closed`));
+    });
+    opts.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
+
+  private readonly onAbort = () => this.fail(networkError(`connection to ${this.address} was closed by the client`));
 
   static connect(opts: ConnectionOptions): Promise<Connection> {
     return new Promise((resolve, reject) => {
@@ -82,18 +92,30 @@ export class Connection {
         ? tlsConnect({ servername: isIp(opts.host) ? undefined : opts.host, ...tls, host: opts.host, port: opts.port })
         : tcpConnect({ host: opts.host, port: opts.port });
       socket.setNoDelay(true);
-      const timer = setTimeout(() => {
+      // A failed attempt settles once its socket is released, so a closing client waits for it.
+      const failWith = (error: Error) => {
         socket.destroy();
-        reject(networkError(`connecting to ${opts.host}:${opts.port} timed out after ${opts.connectTimeoutMs} ms`));
+        socket.once('close', () => reject(error));
+      };
+      const onAbort = () => {
+        clearTimeout(timer);
+        failWith(networkError(`connecting to ${opts.host}:${opts.port} was abandoned: the client closed`));
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const timer = setTimeout(() => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        failWith(networkError(`connecting to ${opts.host}:${opts.port} timed out after ${opts.connectTimeoutMs} ms`));
       }, opts.connectTimeoutMs);
       const onError = (e: Error) => {
         clearTimeout(timer);
-        reject(networkError(`cannot connect to ${opts.host}:${opts.port}: ${e.message}`));
+        opts.signal?.removeEventListener('abort', onAbort);
+        failWith(networkError(`cannot connect to ${opts.host}:${opts.port}: ${e.message}`));
       };
       socket.once('error', onError);
       socket.once(tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         socket.off('error', onError);
+        opts.signal?.removeEventListener('abort', onAbort);
         resolve(new Connection(socket, opts));
       });
     });
@@ -132,7 +154,7 @@ export class Connection {
   close(): Promise<void> {
     this.fail(networkError(`connection to ${this.address} was closed by the client`));
     return new Promise((resolve) => {
-      if (this.socket.destroyed) resolve();
+      if (this.socketClosed) resolve();
       else this.socket.once('close', () => resolve());
     });
   }
@@ -215,6 +237,7 @@ export class Connection {
   private fail(error: Error): void {
     if (this.closedWith) return;
     this.closedWith = error;
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
     this.socket.destroy();
     for (const p of this.inFlight.splice(0)) {
       clearTimeout(p.timer);

@@ -1,7 +1,9 @@
+import { ProducerClosedError } from '../cluster/closed.ts';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 
 export { ConfigError } from '../codec/errors.ts';
 export { KafkaError } from '../protocol/errors.ts';
+export { ProducerClosedError } from '../cluster/closed.ts';
 
 /** Where a record was going, for errors that name it. */
 export interface RecordRef {
@@ -64,15 +66,6 @@ export class ProducerTimeoutError extends KafkaError {
 
   constructor(message: string, ref?: RecordRef) {
     super(ErrorCode.REQUEST_TIMED_OUT, message, ref ?? {});
-  }
-}
-
-/** The producer was closed while the record still waited to be sent. */
-export class ProducerClosedError extends KafkaError {
-  override name = 'ProducerClosedError';
-
-  constructor(message = 'the producer is closed') {
-    super(ErrorCode.UNKNOWN_SERVER_ERROR, message);
   }
 }
 
@@ -157,6 +150,7 @@ const FATAL = new Set<number>([
 ]);
 
 export function isFatal(error: unknown): boolean {
+  if (error instanceof ProducerClosedError) return true;
   if (!(error instanceof KafkaError)) return false;
   const own = (error as { fatal?: unknown }).fatal;
   return typeof own === 'boolean' ? own : FATAL.has(error.code);
