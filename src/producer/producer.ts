@@ -3,7 +3,7 @@ import type { Transaction } from '../../operators/transaction.ts';
 import { Cluster } from '../cluster/cluster.ts';
 import { RecordBatchBuilderPool } from '../record/batch-builder.ts';
 import { resolveConfig, type ProducerConfig, type ResolvedConfig } from './config.ts';
-import { outsideTransaction, ProducerClosedError } from './errors.ts';
+import { outsideTransaction, ProducerClosedError, ProducerTimeoutError } from './errors.ts';
 import { Flights } from './flights.ts';
 import { MemoryBudget } from './memory.ts';
 import { serializeRecord } from './outgoing.ts';
@@ -81,8 +81,21 @@ export class Producer {
    * sending: sends wait for it.
    */
   ready(): Promise<void> {
-    if (this.transactions) return this.transactions.initialize();
-    return this.sender.producerIdReady();
+    if (this.closing) return Promise.reject(new ProducerClosedError());
+    if (!this.transactions) return this.sender.producerIdReady();
+    // As Java's initTransactions(): bounded by maxBlockMs; the initialization itself goes on.
+    const initialized = this.transactions.initialize();
+    return new Promise((resolve, reject) => {
+      const ms = this.config.maxBlockMs;
+      const timer = setTimeout(() => reject(new ProducerTimeoutError(`the transactional producer was not initialized within maxBlockMs (${ms} ms)`)), ms);
+      initialized.then(() => {
+        clearTimeout(timer);
+        resolve();
+      }, (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
   }
 
   /**
