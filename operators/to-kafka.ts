@@ -1,4 +1,4 @@
-import { catchError, defer, EMPTY, Observable, Subject, takeUntil, throwError, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { catchError, defer, EMPTY, Observable, Subject, takeUntil, tap, throwError, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { isBatch, type BatchOrFailure } from '../src/producer/batch.ts';
 import { isFatal, outsideTransaction, ProducerClosedError } from '../src/producer/errors.ts';
 import type { Flight } from '../src/producer/flights.ts';
@@ -64,14 +64,21 @@ export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOption
       ending = error;
       stop.next();
     };
+    let sourceDone = false;
     const input = source.pipe(
       catchError((e: Error) => {
         end(e);
         return EMPTY;
       }),
+      tap({ complete: () => (sourceDone = true) }),
       takeUntil(stop),
     );
     return new Observable<RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>>((subscriber) => {
+      // close() ends a stream that may still read; one whose source is done just finishes.
+      const unregister = producer.registerEnder((e) => {
+        if (!sourceDone) end(e);
+      });
+      subscriber.add(unregister);
       const done = {
         error: (e: unknown) => subscriber.error(e),
         complete: () => (ending ? subscriber.error(ending) : subscriber.complete()),

@@ -43,6 +43,8 @@ export class Producer {
   /** Records accepted by every stream (and send()) and not yet answered. */
   readonly flights = new Flights();
   private readonly flushers = new Set<() => void>();
+  /** Each running stream's way to stop reading its source when the producer closes. */
+  private readonly enders = new Set<(error: Error) => void>();
   private flushes = 0;
   private closing: Promise<void> | undefined;
   private sendInput: Subject<OutgoingRecord<Deferred>> | undefined;
@@ -163,8 +165,8 @@ export class Producer {
   }
 
   /**
-   * Stops accepting records (send() and new streams fail with ProducerClosedError at once, running
-   * streams end with it after their accepted records), aborts the open transaction, delivers
+   * Stops accepting records (send() and new streams fail with ProducerClosedError at once; running
+   * streams stop reading their source and end with it after their accepted records), aborts the open transaction, delivers
    * every record accepted before the call — each is acknowledged or fails within its own limits
    * (`maxBlockMs` for metadata, `deliveryTimeoutMs`) — then closes every connection. Every promise
    * the producer returned has settled and no socket or timer of the producer is left when it resolves.
@@ -172,6 +174,8 @@ export class Producer {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.sendInput?.complete();
+      // Every stream stops reading; each ends with ProducerClosedError once its records are answered.
+      for (const end of this.enders) end(new ProducerClosedError());
       // As the Java client: closing aborts the open transaction.
       await this.transactions?.closeScope(new ProducerClosedError('the producer was closed during the transaction, which was aborted'));
       await this.flush();
@@ -184,6 +188,12 @@ export class Producer {
       await this.transactions?.initialize().catch(() => undefined);
     })();
     return this.closing;
+  }
+
+  /** A stream registers here so `close()` can end it: it stops reading and ends with `error`. */
+  registerEnder(end: (error: Error) => void): () => void {
+    this.enders.add(end);
+    return () => this.enders.delete(end);
   }
 
   /** The batch stage registers here so `flush()` can close its open batches at once. */
