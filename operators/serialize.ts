@@ -4,6 +4,8 @@ import type { OutgoingRecord, ProducerRecord } from '../src/producer/record.ts';
 import { raw, type RawValue, type Serializer } from '../src/producer/serializers.ts';
 import { forward, operate } from './internal/operate.ts';
 
+export { checkTopic } from '../src/producer/outgoing.ts';
+
 export interface SerializeOptions<K, V> {
   key?: Serializer<K>;
   value?: Serializer<V>;
@@ -27,5 +29,3 @@ export function serialize<K = RawValue, V = RawValue, P = unknown>(options: Seri
     }));
   });
 }
-
-export { checkTopic } from '../src/producer/outgoing.ts';

@@ -136,7 +136,8 @@ export function outsideTransaction(transactionalId: string): TransactionStateErr
 
 /**
  * Errors after which this producer can do nothing useful: the broker refuses who we are or what
- * we may do, or a newer producer took over our transactional id. They always end the stream.
+ * we may do, a newer producer took over our transactional id, or the producer was closed. They
+ * always end the stream.
  */
 const FATAL = new Set<number>([
   ErrorCode.SASL_AUTHENTICATION_FAILED,

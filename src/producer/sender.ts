@@ -11,7 +11,7 @@ import type { RecordBatchBuilderPool } from '../record/batch-builder.ts';
 import { CompressionCodec } from '../record/batch-format.ts';
 import type { BatchOwner, ProducerBatch } from './batch.ts';
 import type { ResolvedConfig } from './config.ts';
-import { ProducerClosedError, ProducerTimeoutError } from './errors.ts';
+import { ProducerTimeoutError } from './errors.ts';
 import { Fifo } from './fifo.ts';
 import { Idempotence, type PartitionSequences } from './idempotence.ts';
 import type { MemoryBudget } from './memory.ts';
