@@ -10,6 +10,7 @@ import { reserve } from './reserve.ts';
 import { recordMetadata, results } from './results.ts';
 import { send } from './send.ts';
 import { serialize, type SerializeOptions } from './serialize.ts';
+import { forward, operate } from './internal/operate.ts';
 
 export interface ToKafkaOptions<K, V> extends SerializeOptions<K, V>, PartitionOptions, Omit<BatchOptions, 'scheduler'>, CompressOptions {
   /**
@@ -63,24 +64,16 @@ export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOption
           failure = error;
           stop.next();
         }
-      })).subscribe({
-        next: (m) => subscriber.next(m),
-        error: (e) => subscriber.error(e),
-        complete: () => (failure ? subscriber.error(failure) : subscriber.complete()),
-      }),
+      })).subscribe(forward(subscriber, (m: RecordMetadata<P>) => subscriber.next(m), () => (failure ? subscriber.error(failure) : subscriber.complete()))),
     );
   });
 }
 
 function failOn<T extends { ok: boolean; error?: Error }>(fatal: (e: unknown) => boolean): (source: Observable<T>) => Observable<T> {
-  return (source) => new Observable<T>((subscriber) =>
-    source.subscribe({
-      next(r) {
-        if (!r.ok && fatal(r.error)) subscriber.error(r.error);
-        else subscriber.next(r);
-      },
-      error: (e) => subscriber.error(e),
-      complete: () => subscriber.complete(),
-    }),
+  return operate((source, subscriber) =>
+    source.subscribe(forward(subscriber, (r: T) => {
+      if (!r.ok && fatal(r.error)) subscriber.error(r.error);
+      else subscriber.next(r);
+    })),
   );
 }
