@@ -6,6 +6,7 @@ const transform = {
 const moduleNameMapper = {
   '^kafkarx$': '<rootDir>/src/index.ts',
   '^kafkarx/operators$': '<rootDir>/operators/index.ts',
+  '^kafkarx/testing$': '<rootDir>/src/testing/index.ts',
 };
 const common = { transform, moduleNameMapper, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
 

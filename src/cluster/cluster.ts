@@ -1,7 +1,7 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Apis } from '../network/apis.ts';
 import { BrokerConnection } from '../network/broker.ts';
-import type { ConnectionOptions } from '../network/connection.ts';
+import type { ConnectionOptions, Transport } from '../network/connection.ts';
 import { AuthenticationError } from '../network/errors.ts';
 import type { SaslMechanism } from '../network/sasl/mechanism.ts';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
@@ -20,6 +20,7 @@ export interface ClusterOptions {
   retryBackoffMaxMs: number;
   reconnectBackoffMs: number;
   reconnectBackoffMaxMs: number;
+  transport?: Transport;
 }
 
 interface Waiter {
@@ -205,6 +206,7 @@ export class Cluster {
     const options: ConnectionOptions = {
       host, port, clientId: this.opts.clientId, tls: this.opts.tls, sasl: this.opts.sasl,
       connectTimeoutMs: this.opts.connectTimeoutMs, requestTimeoutMs: this.opts.requestTimeoutMs, maxInFlight: this.opts.maxInFlight,
+      transport: this.opts.transport,
     };
     try {
       const c = await BrokerConnection.open(nodeId, options);

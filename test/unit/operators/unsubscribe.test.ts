@@ -18,7 +18,7 @@ import { failedRecord, producer, record, seedTopic, testScheduler } from './supp
 
 const valueOf = (r: OutgoingRecord) => r.value?.toString() ?? 'null';
 const showBatch = (b: BatchOrFailure) => (isBatch(b) ? b.records.map(valueOf).join(',') : `failed:${b.error?.message}`);
-const showResult = (r: RecordResult) => (r.ok ? `ok:${r.metadata.offset}` : `failed:${r.error.message}`);
+const showResult = (r: RecordResult<unknown, unknown>) => (r.ok ? `ok:${r.metadata.offset}` : `failed:${r.error.message}`);
 
 interface Case {
   name: string;
