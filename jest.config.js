@@ -12,7 +12,7 @@ const common = { transform, moduleNameMapper, testEnvironment: 'node', moduleFil
 
 export default {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/examples/**/*.test.ts'] },
     // Installs the package into scratch apps from the npm registry: minutes, not seconds.
     { ...common, displayName: 'packaging', testMatch: ['<rootDir>/test/packaging/**/*.test.ts'] },
     {

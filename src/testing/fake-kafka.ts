@@ -62,6 +62,9 @@ const APIS = new Map<number, ApiHandler>([
 // AddPartitionsToTxn 4+ is the broker-to-broker form: a producer never sends it.
 APIS.get(M.ApiKey.AddPartitionsToTxn)!.max = 3;
 
+/** Kafka's default max.message.bytes (message.max.bytes). */
+const DEFAULT_MAX_MESSAGE_BYTES = 1048588;
+
 const key = (topic: string, partition: number) => `${topic}\0${partition}`;
 
 /**
@@ -111,10 +114,13 @@ export class FakeKafka {
 
   // ---- topics -------------------------------------------------------------------------------
 
-  /** Creates a topic whose partitions' leaders go round the brokers. */
-  createTopic(name: string, partitions = this.opts.defaultPartitions): void {
+  /**
+   * Creates a topic whose partitions' leaders go round the brokers. `maxMessageBytes` is the
+   * topic's max.message.bytes: a larger batch is refused with MESSAGE_TOO_LARGE.
+   */
+  createTopic(name: string, partitions = this.opts.defaultPartitions, config: { maxMessageBytes?: number } = {}): void {
     if (this.topics.has(name)) throw new Error(`FakeKafka: topic ${JSON.stringify(name)} exists`);
-    const topic = new Topic(name, randomBytes(16).toString('base64url'));
+    const topic = new Topic(name, randomBytes(16).toString('base64url'), config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
     const first = this.topicCount++;
     for (let p = 0; p < partitions; p++) topic.partitions.push(new PartitionLog(name, p, this.nodes[(first + p) % this.nodes.length]));
     this.topics.set(name, topic);
@@ -397,6 +403,7 @@ export class FakeKafka {
     }
     if (batches.length !== 1) return fail(ErrorCode.INVALID_RECORD);
     const batch = batches[0];
+    if (batch.sizeInBytes > this.topics.get(topicName)!.maxMessageBytes) return fail(ErrorCode.MESSAGE_TOO_LARGE);
     const last = (batch.baseSequence + batch.lastOffsetDelta) | 0;
     let entry = batch.producerId >= 0 ? p.producers.get(batch.producerId) : undefined;
     if (batch.producerId >= 0) {

@@ -71,10 +71,12 @@ export class Topic {
   readonly partitions: PartitionLog[] = [];
   readonly name: string;
   readonly id: string;
+  readonly maxMessageBytes: number;
 
-  constructor(name: string, id: string) {
+  constructor(name: string, id: string, maxMessageBytes: number) {
     this.name = name;
     this.id = id;
+    this.maxMessageBytes = maxMessageBytes;
   }
 }
 
