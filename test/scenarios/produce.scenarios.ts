@@ -4,7 +4,11 @@
 import { from, lastValueFrom, mergeMap, of, throwError, toArray } from 'rxjs';
 import { murmur2, type Producer, type ProducerConfig } from 'kafkarx';
 import { toKafka } from 'kafkarx/operators';
+import { Apis } from '../../src/network/apis.ts';
+import { BrokerConnection } from '../../src/network/broker.ts';
+import type { ConnectionOptions } from '../../src/network/connection.ts';
 import { ErrorCode } from '../../src/protocol/errors.ts';
+import { RecordBatchBuilder } from '../../src/record/batch-builder.ts';
 
 export interface StoredRecord {
   partition: number;
@@ -23,6 +27,16 @@ export interface ScenarioTarget {
   readCommitted(topic: string, count: number): Promise<StoredRecord[]>;
   /** A group's committed offsets as "topic:partition" → offset. */
   groupOffsets(group: string): Promise<Record<string, number>>;
+  /** Where the leader of the topic's partition 0 is, for a raw connection. */
+  leaderOf(topic: string): Promise<Pick<ConnectionOptions, 'host' | 'port' | 'transport'>>;
+}
+
+/** One record in a batch stamped with the given producer id, epoch and base sequence. */
+function idempotentBatch(producerId: number, epoch: number, sequence: number): Buffer {
+  const b = new RecordBatchBuilder(256);
+  b.append(0, null, Buffer.from(`seq ${sequence}`), []);
+  b.close();
+  return Buffer.from(b.stamp(producerId, epoch, sequence, false));
 }
 
 export function produceScenarios(target: () => ScenarioTarget): void {
@@ -64,5 +78,25 @@ export function produceScenarios(target: () => ScenarioTarget): void {
     expect([first.map((m) => m.offset), aborted, last.map((m) => m.offset)]).toEqual([[0], 'abort after the write', [4]]);
     expect((await t.readCommitted(topic, 2)).map((r) => [r.offset, r.value])).toEqual([[0, 'a'], [4, 'c']]);
     expect(await t.groupOffsets(group)).toEqual({ [`${topic}:0`]: 42 });
+  });
+
+  test('idempotent Produce, raw: a resent batch is acknowledged with its first offset, a sequence gap is OUT_OF_ORDER_SEQUENCE_NUMBER', async () => {
+    const t = target();
+    const topic = await t.createTopic('sc-seq', 1);
+    const conn = await BrokerConnection.open(-1, { ...(await t.leaderOf(topic)), clientId: 'scenario', connectTimeoutMs: 10_000, requestTimeoutMs: 30_000, maxInFlight: 1 });
+    try {
+      const init = await conn.call(Apis.initProducerId, { transactionalId: null, transactionTimeoutMs: 60_000 });
+      const producerId = Number(init.producerId);
+      const produce = async (sequence: number) => {
+        const res = await conn.call(Apis.produce, { transactionalId: null, acks: -1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: 0, records: idempotentBatch(producerId, init.producerEpoch, sequence) }] }] });
+        const p = res.responses[0].partitionResponses[0];
+        return [p.errorCode, Number(p.baseOffset)];
+      };
+      const outcomes = [];
+      for (const sequence of [0, 0, 5, 1]) outcomes.push(await produce(sequence));
+      expect(outcomes).toEqual([[0, 0], [0, 0], [ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, -1], [0, 1]]);
+    } finally {
+      await conn.close();
+    }
   });
 }

@@ -38,6 +38,10 @@ const target: ScenarioTarget = {
   async groupOffsets(group) {
     return Object.fromEntries(fake.committedOffsets(group).map((o) => [`${o.topic}:${o.partition}`, o.offset]));
   },
+  async leaderOf(topic) {
+    const [host, port] = fake.bootstrap[fake.leaderOf(topic, 0) - 1].split(':');
+    return { host, port: Number(port), transport: fake.transport };
+  },
 };
 
 produceScenarios(() => target);
