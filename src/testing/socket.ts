@@ -43,7 +43,14 @@ export class FakeSocket extends Duplex {
       if (this.pending.length < 4 + size) break;
       const frame = this.pending.subarray(4, 4 + size);
       this.pending = this.pending.subarray(4 + size);
-      this.handler!.handle(frame, (response) => this.answer(response), () => this.destroy());
+      try {
+        this.handler!.handle(frame, (response) => this.answer(response), () => this.destroy());
+      } catch (e) {
+        // A request the fake cannot serve closes the connection, as a broker does, saying why.
+        callback();
+        this.destroy(e as Error);
+        return;
+      }
     }
     callback();
   }

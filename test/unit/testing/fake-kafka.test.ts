@@ -1,7 +1,7 @@
 // kafkarx's producer against kafkarx/testing's in-memory cluster: the whole stack from send() and
 // toKafka() down to the connection runs unchanged; only the socket is the fake's.
 import { firstValueFrom, from, lastValueFrom, take, toArray } from 'rxjs';
-import { createProducer, type Producer } from 'kafkarx';
+import { ConfigError, createProducer, type Producer } from 'kafkarx';
 import { toKafka } from 'kafkarx/operators';
 import { FakeKafka, type FakeRecord } from 'kafkarx/testing';
 import { ErrorCode } from '../../../src/protocol/errors.ts';
@@ -94,4 +94,34 @@ test('a partition without a leader for a while: records wait and are written onc
   const m = await producer.send({ topic: 'events', partition: 1, value: 'late' });
   expect(Date.now() - started).toBeGreaterThanOrEqual(90);
   expect(m.offset).toBe(0);
+});
+
+test('idempotence: a Produce answered after the request timeout is retried on a new connection without a duplicate', async () => {
+  producer = createProducer({ brokers: fake.bootstrap, transport: fake.transport, lingerMs: 0, retryBackoffMs: 1, requestTimeoutMs: 200 });
+  fake.delayResponses('Produce', 2000);
+  const started = Date.now();
+  const m = await producer.send({ topic: 'events', partition: 0, value: 'slow' });
+  expect(Date.now() - started).toBeLessThan(1500);
+  expect(m.offset).toBe(0);
+  expect(fake.requests('Produce')).toHaveLength(2);
+  expect(fake.records('events', 0).map(text)).toEqual(['slow']);
+});
+
+test('delayed answers: send() resolves no sooner than the broker answers', async () => {
+  producer = createProducer({ brokers: fake.bootstrap, transport: fake.transport, lingerMs: 0 });
+  await producer.send({ topic: 'events', partition: 0, value: 'warm-up' });
+  fake.delayResponses('Produce', 150);
+  const started = Date.now();
+  await producer.send({ topic: 'events', partition: 0, value: 'late' });
+  expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+});
+
+test('the transport setting must be a function', () => {
+  expect(() => createProducer({ brokers: fake.bootstrap, transport: 'fake' as never })).toThrow(ConfigError);
+});
+
+test('an address that is not one of the fake brokers is refused like a closed port', async () => {
+  producer = createProducer({ brokers: ['elsewhere:9092'], transport: fake.transport, maxBlockMs: 300, lingerMs: 0 });
+  await expect(producer.send({ topic: 'events', value: 'x' })).rejects.toThrow(/ECONNREFUSED elsewhere:9092|no bootstrap broker/);
+  expect(fake.requests()).toEqual([]);
 });
