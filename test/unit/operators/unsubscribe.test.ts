@@ -1,7 +1,7 @@
 // Every exported operator behaves like an RxJS operator: values, errors and completion pass once,
 // unsubscribing reaches the source at once, and a synchronous source stops being read the moment
 // downstream has had enough (take, first) — even a source that would never end.
-import { defer, first, from, map, range, take, tap, toArray, type OperatorFunction } from 'rxjs';
+import { defer, finalize, first, from, map, range, take, tap, toArray, type OperatorFunction } from 'rxjs';
 import { batch } from '../../../operators/batch.ts';
 import { compress } from '../../../operators/compress.ts';
 import { fromPullSource } from '../../../operators/from-pull-source.ts';
@@ -90,11 +90,13 @@ describe.each(cases)('$name', ({ pipeline }) => {
   test('take(n) and first() stop a synchronous range(0, 1e9) after n items', () => {
     for (const [limit, tail] of [[3, take<string>(3)], [1, first<string>()]] as const) {
       let pulled = 0;
+      let finalized = 0;
       let out: string[] = [];
       const started = performance.now();
-      range(0, 1e9).pipe(tap(() => pulled++), pipeline(producer()), tail, toArray()).subscribe((x) => (out = x));
+      range(0, 1e9).pipe(tap(() => pulled++), finalize(() => finalized++), pipeline(producer()), tail, toArray()).subscribe((x) => (out = x));
       expect(out).toHaveLength(limit);
       expect(pulled).toBe(limit);
+      expect(finalized).toBe(1);
       expect(performance.now() - started).toBeLessThan(2000);
     }
   });

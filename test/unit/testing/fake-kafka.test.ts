@@ -1,6 +1,6 @@
 // kafkarx's producer against kafkarx/testing's in-memory cluster: the whole stack from send() and
 // toKafka() down to the connection runs unchanged; only the socket is the fake's.
-import { firstValueFrom, from, lastValueFrom, take, toArray } from 'rxjs';
+import { firstValueFrom, from, lastValueFrom, take, toArray, VirtualTimeScheduler } from 'rxjs';
 import { ConfigError, createProducer, type Producer } from 'kafkarx';
 import { toKafka } from 'kafkarx/operators';
 import { FakeKafka, type FakeRecord } from 'kafkarx/testing';
@@ -124,4 +124,22 @@ test('an address that is not one of the fake brokers is refused like a closed po
   producer = createProducer({ brokers: ['elsewhere:9092'], transport: fake.transport, maxBlockMs: 300, lingerMs: 0 });
   await expect(producer.send({ topic: 'events', value: 'x' })).rejects.toThrow(/ECONNREFUSED elsewhere:9092|no bootstrap broker/);
   expect(fake.requests()).toEqual([]);
+});
+
+test("with a scheduler, the fake's latency follows it: a virtual second passes at once", async () => {
+  fake.close();
+  const virtual = new VirtualTimeScheduler();
+  fake = new FakeKafka({ topics: { events: 1 }, latencyMs: 1000, scheduler: virtual });
+  producer = createProducer({ brokers: fake.bootstrap, transport: fake.transport, lingerMs: 0 });
+  const started = Date.now();
+  let settled = false;
+  const sent = producer.send({ topic: 'events', value: 'x' }).finally(() => (settled = true));
+  // The client's own timers are still real: let it write, then run the fake's answers in virtual time.
+  while (!settled) {
+    virtual.flush();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  expect((await sent).offset).toBe(0);
+  expect(virtual.now()).toBeGreaterThanOrEqual(3000);
+  expect(Date.now() - started).toBeLessThan(1000);
 });
