@@ -79,30 +79,24 @@ export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOption
         if (!sourceDone) end(e);
       });
       subscriber.add(unregister);
-      const done = {
-        error: (e: unknown) => subscriber.error(e),
-        complete: () => (ending ? subscriber.error(ending) : subscriber.complete()),
-      };
+      const complete = () => (ending ? subscriber.error(ending) : subscriber.complete());
       const batches = input.pipe(serialized, stages);
       if (resultsMode) {
-        return batches.pipe(results<P, ProducerRecord<K, V, P>>()).subscribe({
-          next(r) {
-            if (!r.ok && r.error instanceof ProducerClosedError) {
-              subscriber.next(r);
-              end(r.error);
-            } else if (!r.ok && isFatal(r.error)) {
-              subscriber.error(r.error);
-            } else {
-              subscriber.next(r);
-            }
-          },
-          ...done,
-        });
+        return batches.pipe(results<P, ProducerRecord<K, V, P>>()).subscribe(forward(subscriber, (r: RecordResult<P, ProducerRecord<K, V, P>>) => {
+          if (!r.ok && r.error instanceof ProducerClosedError) {
+            subscriber.next(r);
+            end(r.error);
+          } else if (!r.ok && isFatal(r.error)) {
+            subscriber.error(r.error);
+          } else {
+            subscriber.next(r);
+          }
+        }, complete));
       }
       return batches.pipe(recordMetadata<P, ProducerRecord<K, V, P>>((error) => {
         if (isFatal(error) && !(error instanceof ProducerClosedError)) subscriber.error(error);
         else end(error);
-      })).subscribe({ next: (m) => subscriber.next(m), ...done });
+      })).subscribe(forward(subscriber, (m: RecordMetadata<P>) => subscriber.next(m), complete));
     });
   });
 }

@@ -1,7 +1,7 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Apis } from '../network/apis.ts';
 import { BrokerConnection } from '../network/broker.ts';
-import type { ConnectionOptions } from '../network/connection.ts';
+import type { ConnectionOptions, Transport } from '../network/connection.ts';
 import { AuthenticationError } from '../network/errors.ts';
 import type { SaslMechanism } from '../network/sasl/mechanism.ts';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
@@ -22,6 +22,7 @@ export interface ClusterOptions {
   retryBackoffMaxMs: number;
   reconnectBackoffMs: number;
   reconnectBackoffMaxMs: number;
+  transport?: Transport;
 }
 
 interface Waiter {
@@ -267,6 +268,7 @@ export class Cluster {
       host, port, clientId: this.opts.clientId, tls: this.opts.tls, sasl: this.opts.sasl,
       connectTimeoutMs: this.opts.connectTimeoutMs, requestTimeoutMs: this.opts.requestTimeoutMs, maxInFlight: this.opts.maxInFlight,
       signal: this.closing.signal,
+      transport: this.opts.transport,
     };
     const attempt = BrokerConnection.open(nodeId, options);
     this.opening.add(attempt);

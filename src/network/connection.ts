@@ -21,7 +21,16 @@ export interface ConnectionOptions {
   maxInFlight: number;
   /** Aborting closes the connection, also while it is still connecting (the producer closed). */
   signal?: AbortSignal;
+  /** Opens the byte stream instead of TCP/TLS: for tests (kafkarx/testing). */
+  transport?: Transport;
 }
+
+/**
+ * Opens a connection's byte stream in place of node:net, for tests: kafkarx/testing's in-memory
+ * cluster hands one out. The stream must emit 'connect' once open (or 'error'), like a Socket;
+ * `setNoDelay` may do nothing. TLS settings do not apply to it.
+ */
+export type Transport = (address: { host: string; port: number }) => Socket;
 
 /** One request on the wire: which API, which version, how to write the body and read the answer. */
 export interface Request<T> {
@@ -128,7 +137,9 @@ export class Connection {
       const tls = opts.tls === true ? {} : opts.tls || undefined;
       let socket: Socket;
       try {
-        socket = tls
+        socket = opts.transport
+          ? opts.transport({ host: opts.host, port: opts.port })
+          : tls
           ? tlsConnect({ servername: isIp(opts.host) ? undefined : opts.host, ...tls, host: opts.host, port: opts.port })
           : tcpConnect({ host: opts.host, port: opts.port });
       } catch (e) {
@@ -163,7 +174,7 @@ export class Connection {
         fail(tls && tcpConnected ? tlsError(address, e) : networkError(`cannot connect to ${address}: ${e.message}`));
       };
       socket.once('error', onError);
-      socket.once(tls ? 'secureConnect' : 'connect', () => {
+      socket.once(tls && !opts.transport ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         socket.off('error', onError);
         opts.signal?.removeEventListener('abort', onAbort);
