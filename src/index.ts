@@ -1,7 +1,8 @@
 import './node-version.ts';
 import { Producer } from './producer/producer.ts';
 import type { ProducerConfig } from './producer/config.ts';
-import { toKafka } from '../operators/to-kafka.ts';
+import { results } from '../operators/results.ts';
+import { sendStages } from '../operators/to-kafka.ts';
 import { transaction } from '../operators/transaction.ts';
 
 export { VERSION } from './version.ts';
@@ -20,6 +21,7 @@ export {
 } from './producer/errors.ts';
 export type { ConsumerGroupMetadata } from './producer/transactions.ts';
 export { UnsupportedVersionError } from './protocol/errors.ts';
+export { BrokerProtocolError } from './network/protocol-error.ts';
 export { UnknownPartitionError, MetadataTimeoutError } from './cluster/metadata.ts';
 export type { CompressionName } from './codec/types.ts';
 
@@ -29,5 +31,5 @@ export type { CompressionName } from './codec/types.ts';
  * starts fencing older instances at once (see `Producer.ready()`).
  */
 export function createProducer(config: ProducerConfig): Producer {
-  return new Producer(config, (producer, records) => records.pipe(toKafka(producer, { errorMode: 'results' })), transaction);
+  return new Producer(config, (producer, records) => records.pipe(sendStages(producer, {}), results()), transaction);
 }

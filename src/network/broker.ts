@@ -6,6 +6,7 @@ import { Apis, type Api } from './apis.ts';
 import { Connection, type ConnectionOptions, type Request } from './connection.ts';
 import { AuthenticationError } from './errors.ts';
 import { authenticate, type SaslTransport } from './sasl/authenticate.ts';
+import { clientThrottleMs } from './throttle.ts';
 
 /**
  * Addresses whose last connection was dropped at the first request after ApiVersions, and when.
@@ -37,6 +38,7 @@ export class BrokerConnection {
   private readonly options: ConnectionOptions;
   /** Until the broker answers a request after the handshake, a closed connection is explained. */
   private answered = false;
+  private readonly receivedAtHandshake: number;
   private dropped: KafkaError | undefined;
   private closing = false;
   private reauthTimer: NodeJS.Timeout | undefined;
@@ -47,6 +49,7 @@ export class BrokerConnection {
     this.brokerVersions = versions;
     this.features = features;
     this.options = options;
+    this.receivedAtHandshake = connection.bytesReceived;
     connection.onClose(() => clearTimeout(this.reauthTimer));
   }
 
@@ -104,7 +107,10 @@ export class BrokerConnection {
       this.answered = true;
       return res;
     }, (e: unknown) => {
-      if (this.options.sasl || this.closing || !(e instanceof KafkaError) || e.code !== ErrorCode.NETWORK_EXCEPTION) throw e;
+      // Only a listener that closed without a byte of answer is explained; a broker that sent a
+      // frame, however broken, was not refusing an unauthenticated client.
+      const silent = this.connection.bytesReceived === this.receivedAtHandshake;
+      if (this.options.sasl || this.closing || !silent || !(e instanceof KafkaError) || e.code !== ErrorCode.NETWORK_EXCEPTION) throw e;
       this.dropped ??= this.explainDrop(e);
       throw this.dropped;
     });
@@ -198,7 +204,10 @@ async function handshake(connection: Connection): Promise<Handshake> {
   throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, `no ApiVersions version agreed with ${connection.address}`);
 }
 
-/** `request` as `api` at `version` on the wire; without `decode`, the broker sends no answer. */
+/**
+ * `request` as `api` at `version` on the wire; without `decode`, the broker sends no answer. The
+ * connection holds back its next request for the throttle time of a KIP-219 answer.
+ */
 function toRequest<Req, Res>(api: Api<Req, unknown>, version: number, request: Req, decode?: (r: Reader) => Res): Request<Res> {
   return {
     apiKey: api.key,
@@ -207,5 +216,6 @@ function toRequest<Req, Res>(api: Api<Req, unknown>, version: number, request: R
     name: `${api.name} v${version}`,
     encode: (w) => api.encode(w, version, request),
     decode,
+    throttleMs: (response) => clientThrottleMs(api.key, version, response),
   };
 }

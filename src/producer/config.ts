@@ -3,6 +3,7 @@ import type { SchedulerLike } from 'rxjs';
 import { codecFor } from '../codec/registry.ts';
 import { validateLevel } from '../codec/levels.ts';
 import type { CompressionName } from '../codec/types.ts';
+import type { Transport } from '../network/connection.ts';
 import type { SaslMechanism } from '../network/sasl/mechanism.ts';
 import { oauthbearer, type OauthBearerTokenProvider } from '../network/sasl/oauthbearer.ts';
 import { plain } from '../network/sasl/plain.ts';
@@ -98,9 +99,15 @@ export interface ProducerConfig {
    * transaction.max.timeout.ms.
    */
   transactionTimeoutMs?: number;
+  /**
+   * For tests only: opens each broker connection's byte stream instead of TCP, e.g.
+   * `new FakeKafka().transport` from kafkarx/testing. Everything above the connection is unchanged.
+   */
+  transport?: Transport;
 }
 
-export interface ResolvedConfig extends Required<Omit<ProducerConfig, 'tls' | 'ssl' | 'sasl' | 'acks' | 'partitioner' | 'compressionLevel' | 'scheduler' | 'transactionalId'>> {
+export interface ResolvedConfig extends Required<Omit<ProducerConfig, 'tls' | 'ssl' | 'sasl' | 'acks' | 'partitioner' | 'compressionLevel' | 'scheduler' | 'transactionalId' | 'transport'>> {
+  transport: Transport | undefined;
   transactionalId: string | null;
   scheduler: SchedulerLike | undefined;
   compressionLevel: number | undefined;
@@ -139,7 +146,7 @@ export function resolveConfig(config: ProducerConfig): ResolvedConfig {
   if (!config || !Array.isArray(config.brokers) || config.brokers.length === 0) {
     throw new ConfigError('brokers: give at least one bootstrap address, e.g. ["127.0.0.1:9092"]');
   }
-  const known = new Set([...Object.keys(DEFAULTS), 'brokers', 'acks', 'partitioner', 'tls', 'ssl', 'sasl', 'compression', 'compressionLevel', 'scheduler', 'idempotent', 'transactionalId', 'partitionerAdaptive']);
+  const known = new Set([...Object.keys(DEFAULTS), 'brokers', 'acks', 'partitioner', 'tls', 'ssl', 'sasl', 'compression', 'compressionLevel', 'scheduler', 'idempotent', 'transactionalId', 'transport', 'partitionerAdaptive']);
   for (const key of Object.keys(config)) {
     if (!known.has(key)) throw new ConfigError(`unknown producer setting ${JSON.stringify(key)}`);
   }
@@ -167,6 +174,8 @@ export function resolveConfig(config: ProducerConfig): ResolvedConfig {
   r.tls = resolveTls(config);
   r.sasl = resolveSasl(config.sasl);
   r.scheduler = config.scheduler;
+  if (config.transport !== undefined && typeof config.transport !== 'function') throw new ConfigError(`transport: expected a function, got ${typeof config.transport}`);
+  r.transport = config.transport;
   r.compression = codecFor(config.compression ?? 'none').name;
   r.compressionLevel = validateLevel(r.compression, config.compressionLevel);
   r.brokers = config.brokers;
