@@ -19,6 +19,13 @@ export interface ConnectionOptions {
   requestTimeoutMs: number;
   /** Requests written and not yet answered; more wait in this connection's queue. */
   maxInFlight: number;
+  /** Hears of each frame written and read (the producer's network metrics). */
+  observer?: ConnectionObserver;
+}
+
+export interface ConnectionObserver {
+  written(bytes: number): void;
+  read(bytes: number): void;
 }
 
 /** One request on the wire: which API, which version, how to write the body and read the answer. */
@@ -257,6 +264,7 @@ export class Connection {
     }
     w.patchInt32(sizeAt, w.length - 4);
     const frame = w.detach();
+    this.opts.observer?.written(frame.length);
     if (!request.decode) {
       this.socket.write(frame, (e) => (e ? reject(networkError(`writing ${request.name} to ${this.address} failed: ${e.message}`)) : resolve(undefined)));
       return;
@@ -358,6 +366,7 @@ export class Connection {
     }
     this.inFlight.shift();
     clearTimeout(pending.timer);
+    this.opts.observer?.read(frame.length + 4);
     let response: unknown;
     try {
       const r = new Reader(frame, 4);

@@ -1,4 +1,5 @@
-import { Subject, type Observable, type ObservableInput, type Subscription } from 'rxjs';
+import { asyncScheduler, interval, map, Subject, takeUntil, type Observable, type ObservableInput, type SchedulerLike, type Subscription } from 'rxjs';
+import type { MetricsSnapshot } from '../observe/metrics.ts';
 import type { Transaction } from '../../operators/transaction.ts';
 import { Cluster } from '../cluster/cluster.ts';
 import { RecordBatchBuilderPool } from '../record/batch-builder.ts';
@@ -130,8 +131,28 @@ export class Producer {
       await this.flush();
       this.sendPipeline?.unsubscribe();
       await this.cluster.close();
+      this.config.instrumentation.close();
     })();
     return this.closing;
+  }
+
+  /**
+   * The producer's metrics now, with the Java producer's names and meanings: `producer` (Java's
+   * producer-metrics group), `topics` (producer-topic-metrics) and `nodes` (producer-node-metrics).
+   */
+  metrics(): MetricsSnapshot {
+    return this.config.instrumentation.snapshot(this.memory);
+  }
+
+  /**
+   * A metrics snapshot every `intervalMs` (on `scheduler`; RxJS's asyncScheduler by default),
+   * completing when the producer closes.
+   */
+  metrics$(intervalMs: number, scheduler: SchedulerLike = asyncScheduler): Observable<MetricsSnapshot> {
+    if (typeof intervalMs !== 'number' || !Number.isFinite(intervalMs) || intervalMs <= 0) {
+      throw new RangeError(`metrics$: intervalMs must be a number of milliseconds > 0, got ${String(intervalMs)}`);
+    }
+    return interval(intervalMs, scheduler).pipe(map(() => this.metrics()), takeUntil(this.config.instrumentation.closed$));
   }
 
   /** The batch stage registers here so `flush()` can close its open batches at once. */

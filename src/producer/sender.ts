@@ -428,20 +428,20 @@ export class Sender {
         this.settle(batches, () => e as Error);
         return;
       }
-      conn.call(Apis.produce, request, version).then(
+      this.config.instrumentation.produce(conn, batches, () => conn.call(Apis.produce, request, version)).then(
         (res) => this.settle(batches, this.lookup(res)),
         (e: Error) => this.settle(batches, () => e),
       );
       return;
     }
     if (this.config.acks === 0) {
-      conn.send(Apis.produce, request).then(
+      this.config.instrumentation.produce(conn, batches, () => conn.send(Apis.produce, request)).then(
         () => this.settle(batches, () => undefined),
         (e: Error) => this.settle(batches, () => e),
       );
       return;
     }
-    conn.call(Apis.produce, request).then(
+    this.config.instrumentation.produce(conn, batches, () => conn.call(Apis.produce, request)).then(
       (res) => this.settle(batches, this.lookup(res)),
       (e: Error) => this.settle(batches, () => e),
     );
@@ -488,6 +488,7 @@ export class Sender {
       if (verdict === RETRY && retryAt < b.createdAt + this.config.deliveryTimeoutMs) {
         b.retryAt = retryAt;
         b.lastError = error;
+        this.config.instrumentation.retried(b, error);
         this.requeue(b);
       } else {
         this.fail(b, error);
@@ -577,6 +578,7 @@ export class Sender {
       b.error = b.lastError && error instanceof ProducerTimeoutError ? withCause(error, b.lastError) : error;
     }
     const owner = b.owner;
+    this.config.instrumentation.settled(b);
     this.release(b);
     owner?.done(b);
   }
