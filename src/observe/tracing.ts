@@ -150,11 +150,15 @@ export function resolveTracing(value: unknown, clientId: string, version: string
   return new Tracing(api, clientId, version, options.propagate === true);
 }
 
-/** From the app's node_modules (the package's own location in a CommonJS build), at first use only. */
+/**
+ * At first use only. In a CommonJS build (and under Jest), through `require`, from the package's
+ * own place; in the ES module build, from the app's working directory (import.meta would break
+ * the CommonJS build).
+ */
 function loadOtel(): unknown {
-  const from = typeof __filename === 'string' ? __filename : `${process.cwd()}/`;
   try {
-    return createRequire(from)('@opentelemetry/api');
+    const load = typeof require === 'function' ? require : createRequire(`${process.cwd()}/`);
+    return load('@opentelemetry/api');
   } catch (e) {
     throw new ConfigError(`tracing: @opentelemetry/api could not be loaded (${(e as Error).message.split('\n')[0]}): install it (npm install @opentelemetry/api) or pass it as tracing.api`);
   }
