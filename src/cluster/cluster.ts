@@ -234,7 +234,7 @@ export class Cluster {
     const options: ConnectionOptions = {
       host, port, clientId: this.opts.clientId, tls: this.opts.tls, sasl: this.opts.sasl,
       connectTimeoutMs: this.opts.connectTimeoutMs, requestTimeoutMs: this.opts.requestTimeoutMs, maxInFlight: this.opts.maxInFlight,
-      observer: this.opts.instrumentation?.connectionObserver(nodeId),
+      observer: this.opts.instrumentation?.connectionObserver(nodeId, key),
     };
     try {
       const c = await BrokerConnection.open(nodeId, options);

@@ -21,6 +21,10 @@ export class Instrumentation {
   readonly metrics = new ProducerMetrics();
   readonly tracing: Tracing | undefined;
   private readonly closing = new ReplaySubject<void>(1);
+  /** Traffic observers of bootstrap connections, by address, until metadata names their broker. */
+  private readonly unidentified = new Map<string, TrafficObserver>();
+  /** Broker ids by address, from metadata: an adopted bootstrap connection still says -1. */
+  private readonly ids = new Map<string, number>();
   /** Emits once the producer has closed (metrics$ ends then, leaving no timer). */
   readonly closed$: Observable<void> = this.closing.asObservable();
 
@@ -39,13 +43,16 @@ export class Instrumentation {
     return this.metrics.snapshot(buffer);
   }
 
-  /** What a connection to `nodeId` reports of its traffic. */
-  connectionObserver(nodeId: number): ConnectionObserver {
-    const metrics = this.metrics;
-    return {
-      written: (bytes) => metrics.requestWritten(nodeId, bytes, Date.now()),
-      read: (bytes) => metrics.responseRead(nodeId, bytes, Date.now()),
-    };
+  /**
+   * What a connection to `nodeId` at `address` reports of its traffic. A bootstrap connection
+   * (-1) counts for its broker once metadata names the broker at that address: the cluster keeps
+   * using it as that broker's connection.
+   */
+  connectionObserver(nodeId: number, address: string): ConnectionObserver {
+    const observer = new TrafficObserver(this.metrics, nodeId);
+    // The latest bootstrap connection to an address is the one the cluster may adopt.
+    if (nodeId < 0) this.unidentified.set(address, observer);
+    return observer;
   }
 
   /** A connection opened; `failures`: attempts to the address that failed just before. */
@@ -85,6 +92,14 @@ export class Instrumentation {
 
   /** Fresh metadata, before the cluster takes it: brokers and leaders that changed are logged. */
   metadata(update: MetadataUpdate, brokers: ReadonlyMap<number, BrokerAddress>, topics: ReadonlyMap<string, TopicInfo>): void {
+    for (const b of update.brokers) {
+      const address = `${b.host}:${b.port}`;
+      this.ids.set(address, b.nodeId);
+      const waiting = this.unidentified.get(address);
+      if (!waiting) continue;
+      waiting.nodeId = b.nodeId;
+      this.unidentified.delete(address);
+    }
     if (!this.log.enabled) return;
     const base = { clientId: this.clientId };
     if (brokers.size > 0) {
@@ -130,8 +145,8 @@ export class Instrumentation {
   produce<T>(c: BrokerConnection, batches: readonly ProducerBatch[], call: () => Promise<T>): Promise<T> {
     const started = performance.now();
     this.metrics.produced(batches, Date.now());
-    const answer = requestChannel.hasSubscribers ? requestChannel.tracePromise(call, requestMessage(this.clientId, c, batches)) : call();
-    const nodeId = c.nodeId;
+    const nodeId = c.nodeId >= 0 ? c.nodeId : this.ids.get(c.address) ?? -1;
+    const answer = requestChannel.hasSubscribers ? requestChannel.tracePromise(call, requestMessage(this.clientId, nodeId, c.address, batches)) : call();
     return answer.finally(() => this.metrics.answered(nodeId, performance.now() - started, Date.now()));
   }
 
@@ -162,10 +177,29 @@ export class Instrumentation {
   }
 }
 
-function requestMessage(clientId: string, c: BrokerConnection, batches: readonly ProducerBatch[]): RequestMessage {
+/** Counts a connection's frames for its broker's metrics (see connectionObserver). */
+class TrafficObserver implements ConnectionObserver {
+  private readonly metrics: ProducerMetrics;
+  nodeId: number;
+
+  constructor(metrics: ProducerMetrics, nodeId: number) {
+    this.metrics = metrics;
+    this.nodeId = nodeId;
+  }
+
+  written(bytes: number): void {
+    this.metrics.requestWritten(this.nodeId, bytes, Date.now());
+  }
+
+  read(bytes: number): void {
+    this.metrics.responseRead(this.nodeId, bytes, Date.now());
+  }
+}
+
+function requestMessage(clientId: string, nodeId: number, address: string, batches: readonly ProducerBatch[]): RequestMessage {
   let records = 0;
   for (const b of batches) records += b.records.length;
-  return { clientId, api: 'Produce', nodeId: c.nodeId, address: c.address, batches: batches.length, records };
+  return { clientId, api: 'Produce', nodeId, address, batches: batches.length, records };
 }
 
 /** Connection.close() ends a connection with this message; anything else is a lost connection. */

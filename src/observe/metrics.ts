@@ -74,7 +74,7 @@ class NodeSensors {
 
 /**
  * The producer's sensors. Recorded per request and per batch (a batch brings its record count), so
- * the cost does not grow with the number of records, except for the largest record of each batch.
+ * the cost does not grow with the number of records.
  */
 export class ProducerMetrics {
   private readonly recordsPerRequest: Sensor;
@@ -121,13 +121,11 @@ export class ProducerMetrics {
       const size = b.builder.sizeInBytes;
       const uncompressed = b.builder.uncompressedSizeInBytes;
       const ratio = uncompressed > 0 ? size / uncompressed : 1;
-      let largest = 0;
-      for (const r of b.records) if (r.size > largest) largest = r.size;
       this.batchSize.record(size, now);
       this.compression.record(ratio, now);
       this.queueTime.record(now - b.createdAt, now);
       this.recordSize.record(uncompressed - RECORD_BATCH_OVERHEAD, now, count);
-      this.recordSizeMax.record(largest, now);
+      this.recordSizeMax.record(b.largestRecord, now);
       const t = this.topic(b.topic, now);
       t.sent.record(count, now, count);
       t.bytes.record(size, now);

@@ -515,6 +515,7 @@ export class Sender {
         part.builder.append(record.timestamp, record.key, record.value, record.headers);
         part.records.push(record);
         part.reservedBytes += record.reserved;
+        if (record.size > part.largestRecord) part.largestRecord = record.size;
       }
       if (codec) part.builder.close(codec.id, (data) => codec.compress(data));
       else part.builder.close();
