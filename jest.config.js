@@ -8,12 +8,13 @@ const transform = {
 const moduleNameMapper = {
   '^kafkarx$': '<rootDir>/src/index.ts',
   '^kafkarx/operators$': '<rootDir>/operators/index.ts',
+  '^kafkarx/testing$': '<rootDir>/src/testing/index.ts',
 };
 const common = { transform, moduleNameMapper, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
 
 export default {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/examples/**/*.test.ts'] },
     // Installs the package into scratch apps from the npm registry: minutes, not seconds.
     { ...common, displayName: 'packaging', testMatch: ['<rootDir>/test/packaging/**/*.test.ts'] },
     {

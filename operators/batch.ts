@@ -56,7 +56,8 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}): Operat
     const start = (record: OutgoingRecord<P>, partitions: Array<Open<P> | undefined>): Open<P> => {
       const entry: Open<P> = { batch: new ProducerBatch<P>(record.topic, record.partition, producer.builders.acquire(), scheduler.now()), linger: undefined };
       partitions[record.partition] = entry;
-      entry.linger = scheduler.schedule(() => lingered(entry), lingerMs);
+      // While flush() or close() waits, a batch started late may go at once.
+      entry.linger = scheduler.schedule(() => lingered(entry), producer.flushing ? 0 : lingerMs);
       return entry;
     };
 

@@ -11,16 +11,15 @@ import type { Producer } from '../src/producer/producer.ts';
  */
 export function fromPullSource<T>(source: Iterable<T> | AsyncIterable<T> | Readable, producer: Producer): Observable<T> {
   return new Observable<T>((subscriber) => {
-    const state = { stopped: false };
+    // Read through `closed`, not a teardown flag: downstream may unsubscribe while the first
+    // synchronous run of reads is still inside this function, before a teardown is registered.
+    const state = { get stopped() { return subscriber.closed; } };
     const run = isReadable(source)
       ? pullAsync((fromNodeStream(source) as unknown as AsyncIterable<T>)[Symbol.asyncIterator](), producer, subscriber, state)
       : Symbol.asyncIterator in source
         ? pullAsync(source[Symbol.asyncIterator](), producer, subscriber, state)
         : pullSync((source as Iterable<T>)[Symbol.iterator](), producer, subscriber, state);
     run.then(() => subscriber.complete(), (e) => subscriber.error(e));
-    return () => {
-      state.stopped = true;
-    };
   });
 }
 

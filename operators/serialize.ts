@@ -1,18 +1,18 @@
 import type { OperatorFunction } from 'rxjs';
-import type { RecordHeader } from '../src/record/batch-builder.ts';
-import { recordBatchSizeUpperBound } from '../src/record/batch-builder.ts';
-import { RECORD_BATCH_OVERHEAD } from '../src/record/batch-format.ts';
-import { InvalidRecordError, SerializationError } from '../src/producer/errors.ts';
-import { ErrorCode } from '../src/protocol/errors.ts';
-import { OutgoingRecord, type Headers, type ProducerRecord } from '../src/producer/record.ts';
+import { serializeRecord, type HeaderInjector } from '../src/producer/outgoing.ts';
+import type { OutgoingRecord, ProducerRecord } from '../src/producer/record.ts';
 import { raw, type RawValue, type Serializer } from '../src/producer/serializers.ts';
 import { forward, operate } from './internal/operate.ts';
+
+export { checkTopic } from '../src/producer/outgoing.ts';
 
 export interface SerializeOptions<K, V> {
   key?: Serializer<K>;
   value?: Serializer<V>;
   /** Clock for records without a timestamp; tests pass a scheduler's `now`. */
   now?: () => number;
+  /** Adds headers to each serialized record; toKafka() passes the producer's trace context (tracing.propagate). */
+  inject?: HeaderInjector;
 }
 
 /**
@@ -27,92 +27,7 @@ export function serialize<K = RawValue, V = RawValue, P = unknown>(options: Seri
     // Streams mostly write to a handful of topics: check each name once, not once per record.
     const legal = new Set<string>();
     return source.subscribe(forward(subscriber, (record: ProducerRecord<K, V, P>) => {
-      subscriber.next(toOutgoing(record, keySerializer, valueSerializer, now, legal));
+      subscriber.next(serializeRecord(record, keySerializer, valueSerializer, now, legal, options.inject));
     }));
   });
-}
-
-function toOutgoing<K, V, P>(record: ProducerRecord<K, V, P>, keySerializer: Serializer<K>, valueSerializer: Serializer<V>, now: () => number, legal: Set<string>): OutgoingRecord<P> {
-  if (record === null || typeof record !== 'object') {
-    return OutgoingRecord.failed(record, String(record), new InvalidRecordError(`a record must be an object with topic and value, got ${record === null ? 'null' : typeof record}`));
-  }
-  const topic = record.topic;
-  if (!legal.has(topic)) {
-    const topicProblem = checkTopic(topic);
-    if (topicProblem) return OutgoingRecord.failed(record, String(topic), new InvalidRecordError(topicProblem, { topic: String(topic) }, ErrorCode.INVALID_TOPIC_EXCEPTION), record.passthrough);
-    if (legal.size < 10_000) legal.add(topic);
-  }
-  const partition = record.partition ?? -1;
-  if (record.partition !== undefined && (!Number.isInteger(partition) || partition < 0 || partition > 0x7fffffff)) {
-    return OutgoingRecord.failed(record, topic, new InvalidRecordError(`partition ${String(record.partition)} for topic ${JSON.stringify(topic)} is not a partition number (an integer ≥ 0)`, { topic }), record.passthrough);
-  }
-  let timestamp: number;
-  if (record.timestamp === undefined) timestamp = now();
-  else {
-    timestamp = record.timestamp instanceof Date ? record.timestamp.getTime() : record.timestamp;
-    if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
-      return OutgoingRecord.failed(record, topic, new InvalidRecordError(`timestamp ${String(record.timestamp)} of a record for topic ${JSON.stringify(topic)} is not a time in ms since the epoch`, { topic }), record.passthrough);
-    }
-  }
-  let key: Uint8Array | null;
-  let value: Uint8Array | null;
-  let headers: readonly RecordHeader[];
-  try {
-    key = record.key === undefined ? null : bytesOf(keySerializer(record.key, topic), 'key');
-  } catch (e) {
-    return OutgoingRecord.failed(record, topic, new SerializationError({ topic }, 'key', (e as Error).message, { cause: e }), record.passthrough);
-  }
-  try {
-    value = bytesOf(valueSerializer(record.value, topic), 'value');
-  } catch (e) {
-    return OutgoingRecord.failed(record, topic, new SerializationError({ topic }, 'value', (e as Error).message, { cause: e }), record.passthrough);
-  }
-  try {
-    headers = record.headers === undefined ? NO_HEADERS : toHeaders(record.headers);
-  } catch (e) {
-    return OutgoingRecord.failed(record, topic, new SerializationError({ topic }, 'header', (e as Error).message, { cause: e }), record.passthrough);
-  }
-  const size = recordBatchSizeUpperBound(key, value, headers) - RECORD_BATCH_OVERHEAD;
-  return new OutgoingRecord(topic, partition, key, value, headers, timestamp, record.passthrough, record, size);
-}
-
-const NO_HEADERS: readonly RecordHeader[] = [];
-const LEGAL_TOPIC = /^[a-zA-Z0-9._-]+$/;
-
-/** Kafka's rules for topic names (Topic.validate); undefined when the name is legal. */
-export function checkTopic(topic: unknown): string | undefined {
-  if (typeof topic !== 'string' || topic.length === 0) return `a record needs a topic name, got ${topic === '' ? 'an empty string' : String(topic)}`;
-  if (topic === '.' || topic === '..') return `topic name ${JSON.stringify(topic)} is illegal: it cannot be "." or ".."`;
-  if (topic.length > 249) return `topic name ${JSON.stringify(topic.slice(0, 40) + '…')} is illegal: it has ${topic.length} characters, at most 249 are allowed`;
-  if (!LEGAL_TOPIC.test(topic)) return `topic name ${JSON.stringify(topic)} is illegal: only ASCII letters, digits, '.', '_' and '-' are allowed`;
-  return undefined;
-}
-
-function bytesOf(b: unknown, field: string): Uint8Array | null {
-  if (b === null || b instanceof Uint8Array) return b;
-  throw new TypeError(`the ${field} serializer returned ${typeof b}, not bytes (Uint8Array) or null`);
-}
-
-function headerValue(key: string, v: unknown): RecordHeader {
-  if (v === null || v === undefined) return { key, value: null };
-  if (typeof v === 'string') return { key, value: Buffer.from(v, 'utf8') };
-  if (v instanceof Uint8Array) return { key, value: v };
-  throw new TypeError(`header ${JSON.stringify(key)} has a value of type ${typeof v}; header values are strings, bytes or null`);
-}
-
-function toHeaders(headers: Headers): RecordHeader[] {
-  const out: RecordHeader[] = [];
-  if (Array.isArray(headers)) {
-    for (const pair of headers as ReadonlyArray<readonly [string, unknown]>) {
-      if (!Array.isArray(pair) || typeof pair[0] !== 'string') throw new TypeError('header pairs must be [key: string, value] arrays');
-      out.push(headerValue(pair[0], pair[1]));
-    }
-    return out;
-  }
-  for (const key of Object.keys(headers)) {
-    const v = (headers as Record<string, unknown>)[key];
-    if (Array.isArray(v)) for (const each of v) out.push(headerValue(key, each));
-    else out.push(headerValue(key, v));
-  }
-  return out;
 }

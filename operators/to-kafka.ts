@@ -1,10 +1,13 @@
-import { defer, Observable, Subject, takeUntil, throwError, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { isFatal, outsideTransaction } from '../src/producer/errors.ts';
+import { catchError, defer, EMPTY, Observable, Subject, takeUntil, tap, throwError, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { isBatch, type BatchOrFailure } from '../src/producer/batch.ts';
+import { isFatal, outsideTransaction, ProducerClosedError } from '../src/producer/errors.ts';
+import type { Flight } from '../src/producer/flights.ts';
 import type { Producer } from '../src/producer/producer.ts';
-import type { ProducerRecord, RecordMetadata, RecordResult } from '../src/producer/record.ts';
+import type { OutgoingRecord, ProducerRecord, RecordMetadata, RecordResult } from '../src/producer/record.ts';
 import type { RawValue } from '../src/producer/serializers.ts';
 import { batch, type BatchOptions } from './batch.ts';
 import { compress, type CompressOptions } from './compress.ts';
+import { forward, operate } from './internal/operate.ts';
 import { partition, type PartitionOptions } from './partition.ts';
 import { reserve } from './reserve.ts';
 import { recordMetadata, results } from './results.ts';
@@ -27,6 +30,13 @@ export interface ToKafkaOptions<K, V> extends SerializeOptions<K, V>, PartitionO
  * The sink: serialize → reserve → partition → batch → compress → send → one result per record.
  * Cold and lazy: nothing happens until subscription; completes when the source has completed and
  * every record is acknowledged.
+ *
+ * Nothing accepted is lost. When the stream ends early — a failed record in the default mode, the
+ * source's own error, `producer.close()` — kafkarx stops reading the source, sends the records it
+ * had accepted, emits their results, and only then ends the stream with the error (the source's
+ * error as it was thrown; after close(), ProducerClosedError). A stream subscribed after close()
+ * fails at once with ProducerClosedError. Only an unsubscribe withdraws what was not yet written,
+ * and fatal errors end the stream at once.
  */
 export function toKafka<K = RawValue, V = RawValue, P = unknown>(producer: Producer, options?: ToKafkaOptions<K, V> & { errorMode?: 'error' }): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P>>;
 export function toKafka<K = RawValue, V = RawValue, P = unknown>(producer: Producer, options: ToKafkaOptions<K, V> & { errorMode: 'results' }): OperatorFunction<ProducerRecord<K, V, P>, RecordResult<P, ProducerRecord<K, V, P>>>;
@@ -41,46 +51,108 @@ export function toKafka<K, V, P>(producer: Producer, options: ToKafkaOptions<K, 
 /** toKafka's pipeline without the transactional check: a transaction's `tx.send()` is the same. */
 export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOptions<K, V>): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>> {
   if (!options.scheduler && producer.config.scheduler) options = { ...options, scheduler: producer.config.scheduler };
-  const batches = (source: Observable<ProducerRecord<K, V, P>>) => source.pipe(
-    serialize<K, V, P>({ ...options, now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined) }),
-    reserve<P>(producer, options.scheduler),
-    partition<P>(producer, options),
-    batch<P>(producer, options),
-    compress<P>(producer, options),
-    send<P>(producer),
-  );
-  if (options.errorMode === 'results') {
-    return (source) => batches(source).pipe(results<P, ProducerRecord<K, V, P>>(), failOn(isFatal));
-  }
+  const serialized = serialize<K, V, P>({ ...options, now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined), inject: producer.config.instrumentation.headerInjector });
+  const stages = sendStages<P>(producer, options);
+  const resultsMode = options.errorMode === 'results';
   return (source) => defer(() => {
-    // On the first failure, stop reading the source but let what was accepted finish sending.
+    if (producer.closed) return throwError(() => new ProducerClosedError());
+    // What ends the stream once every accepted record is answered; stops reading the source.
     const stop = new Subject<void>();
-    let failure: Error | undefined;
-    return new Observable<RecordMetadata<P>>((subscriber) =>
-      batches(source.pipe(takeUntil(stop))).pipe(recordMetadata<P, ProducerRecord<K, V, P>>((error) => {
-        if (isFatal(error)) subscriber.error(error);
-        else if (!failure) {
-          failure = error;
-          stop.next();
-        }
-      })).subscribe({
-        next: (m) => subscriber.next(m),
-        error: (e) => subscriber.error(e),
-        complete: () => (failure ? subscriber.error(failure) : subscriber.complete()),
+    let ending: Error | undefined;
+    const end = (error: Error) => {
+      if (ending) return;
+      ending = error;
+      stop.next();
+    };
+    let sourceDone = false;
+    const input = source.pipe(
+      catchError((e: Error) => {
+        end(e);
+        return EMPTY;
       }),
+      tap({ complete: () => (sourceDone = true) }),
+      takeUntil(stop),
     );
+    return new Observable<RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>>((subscriber) => {
+      // close() ends a stream that may still read; one whose source is done just finishes.
+      const unregister = producer.registerEnder((e) => {
+        if (!sourceDone) end(e);
+      });
+      subscriber.add(unregister);
+      const complete = () => (ending ? subscriber.error(ending) : subscriber.complete());
+      const batches = input.pipe(serialized, stages);
+      if (resultsMode) {
+        return batches.pipe(results<P, ProducerRecord<K, V, P>>()).subscribe(forward(subscriber, (r: RecordResult<P, ProducerRecord<K, V, P>>) => {
+          if (!r.ok && r.error instanceof ProducerClosedError) {
+            subscriber.next(r);
+            end(r.error);
+          } else if (!r.ok && isFatal(r.error)) {
+            subscriber.error(r.error);
+          } else {
+            subscriber.next(r);
+          }
+        }, complete));
+      }
+      return batches.pipe(recordMetadata<P, ProducerRecord<K, V, P>>((error) => {
+        if (isFatal(error) && !(error instanceof ProducerClosedError)) subscriber.error(error);
+        else end(error);
+      })).subscribe(forward(subscriber, (m: RecordMetadata<P>) => subscriber.next(m), complete));
+    });
   });
 }
 
-function failOn<T extends { ok: boolean; error?: Error }>(fatal: (e: unknown) => boolean): (source: Observable<T>) => Observable<T> {
-  return (source) => new Observable<T>((subscriber) =>
-    source.subscribe({
-      next(r) {
-        if (!r.ok && fatal(r.error)) subscriber.error(r.error);
-        else subscriber.next(r);
-      },
-      error: (e) => subscriber.error(e),
-      complete: () => subscriber.complete(),
-    }),
+/**
+ * The stages after serialization, shared by toKafka and `producer.send()` (whose records are
+ * serialized by the same function before they come in): each record is counted as accepted (or
+ * refused with ProducerClosedError once the producer is closing), reserved, partitioned, batched,
+ * compressed and sent; each record of what comes out is counted as answered, so `flush()` and
+ * `close()` know when every accepted record has its result.
+ */
+export function sendStages<P>(producer: Producer, options: Omit<ToKafkaOptions<never, never>, 'key' | 'value' | 'now' | 'errorMode'>): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
+  return (source) => source.pipe(
+    inFlight<P>(producer, (accepted) => accepted.pipe(
+      reserve<P>(producer, options.scheduler),
+      partition<P>(producer, options),
+      batch<P>(producer, options),
+      compress<P>(producer, options),
+      send<P>(producer),
+    )),
   );
+}
+
+/** Counts records into the producer's flights on the way in, and out again with their results. */
+function inFlight<P>(producer: Producer, stages: OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>>): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
+  return operate((source, subscriber) => {
+    let flight: Flight | undefined;
+    // The flights of older flush generations with records still unanswered, withdrawn at the end.
+    const flights: Flight[] = [];
+    const accepted = new Observable<OutgoingRecord<P>>((inner) => source.subscribe(forward(inner, (record: OutgoingRecord<P>) => {
+      if (producer.closed && !record.error) record.error = new ProducerClosedError();
+      const joined = producer.flights.join(flight);
+      if (joined !== flight) {
+        flight = joined;
+        for (let i = flights.length - 1; i >= 0; i--) if (flights[i].unanswered === 0) flights.splice(i, 1);
+        flights.push(joined);
+      }
+      joined.unanswered++;
+      record.flight = joined;
+      inner.next(record);
+    }, () => inner.complete())));
+    const subscription = stages(accepted).subscribe(forward(subscriber, (item: BatchOrFailure<P>) => {
+      if (!isBatch(item)) answered(item);
+      else for (const r of item.records) answered(r);
+      subscriber.next(item);
+    }));
+    return () => {
+      subscription.unsubscribe();
+      for (const f of flights) f.withdraw();
+    };
+  });
+}
+
+function answered(record: OutgoingRecord<unknown>): void {
+  const flight = record.flight;
+  if (flight === null) return;
+  record.flight = null;
+  flight.answered();
 }

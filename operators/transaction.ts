@@ -1,5 +1,5 @@
 import {
-  catchError, concatMap, connectable, defer, finalize, from, map, Observable, of, ReplaySubject, Subscription, throwError, toArray,
+  catchError, concatMap, connectable, defer, finalize, from, map, Observable, of, ReplaySubject, Subscriber, Subscription, throwError, toArray,
   type MonoTypeOperatorFunction, type ObservableInput, type OperatorFunction,
 } from 'rxjs';
 import { isFatal, ProducerClosedError, TransactionOutcomeUnknownError, TransactionStateError } from '../src/producer/errors.ts';
@@ -8,6 +8,7 @@ import type { ProducerRecord, RecordMetadata } from '../src/producer/record.ts';
 import type { RawValue } from '../src/producer/serializers.ts';
 import type { ConsumerGroupMetadata, PartitionOffset, TransactionManager } from '../src/producer/transactions.ts';
 import { sendPipeline, type ToKafkaOptions } from './to-kafka.ts';
+import { forward, operate } from './internal/operate.ts';
 
 /** toKafka's options, less the error mode: in a transaction, a failed record fails the transaction. */
 export type TransactionSendOptions<K, V> = Omit<ToKafkaOptions<K, V>, 'errorMode'>;
@@ -115,11 +116,14 @@ export function transaction<T>(producer: Producer, body: (tx: Transaction) => Ob
       } catch (e) {
         return void end(false, e);
       }
-      inner = source.subscribe({
-        next: (v) => results.push(v),
-        error: (e) => void end(false, e),
+      // Known before subscribe() returns, so an end during a synchronous body stops reading it.
+      const reader = new Subscriber<T>({
+        next: (v: T) => results.push(v),
+        error: (e: unknown) => void end(false, e),
         complete: () => void end(true),
       });
+      inner = reader;
+      source.subscribe(reader);
     };
     void manager.acquire().then(open);
 
@@ -136,27 +140,18 @@ function scopeOperators(producer: Producer, manager: TransactionManager, isOpen:
       return (source) => defer(() => (isOpen() ? source.pipe(sendPipeline<K, V, P>(producer, options) as OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P>>) : throwError(closed)));
     },
     sendOffsets<T>(group: ConsumerGroupMetadata | (() => ConsumerGroupMetadata), select: PositionSelector<T> = passthroughPosition): MonoTypeOperatorFunction<T> {
-      return (source) => new Observable<T>((subscriber) => {
+      return operate((source, subscriber) => {
         const next = new Map<string, PartitionOffset>();
-        return source.subscribe({
-          next(item) {
-            try {
-              note(next, select(item));
-            } catch (e) {
-              subscriber.error(e);
-              return;
-            }
-            subscriber.next(item);
-          },
-          error: (e) => subscriber.error(e),
-          complete() {
-            if (!isOpen()) {
-              subscriber.error(closed());
-              return;
-            }
-            manager.sendOffsets([...next.values()], typeof group === 'function' ? group() : group).then(() => subscriber.complete(), (e) => subscriber.error(e));
-          },
-        });
+        return source.subscribe(forward(subscriber, (item: T) => {
+          note(next, select(item));
+          subscriber.next(item);
+        }, () => {
+          if (!isOpen()) {
+            subscriber.error(closed());
+            return;
+          }
+          manager.sendOffsets([...next.values()], typeof group === 'function' ? group() : group).then(() => subscriber.complete(), (e) => subscriber.error(e));
+        }));
       });
     },
   };

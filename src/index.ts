@@ -1,7 +1,8 @@
 import './node-version.ts';
 import { Producer } from './producer/producer.ts';
 import type { ProducerConfig } from './producer/config.ts';
-import { toKafka } from '../operators/to-kafka.ts';
+import { results } from '../operators/results.ts';
+import { sendStages } from '../operators/to-kafka.ts';
 import { transaction } from '../operators/transaction.ts';
 
 export { VERSION } from './version.ts';
@@ -34,5 +35,5 @@ export type { ConnectionMessage, BatchMessage, RequestMessage } from './observe/
  * starts fencing older instances at once (see `Producer.ready()`).
  */
 export function createProducer(config: ProducerConfig): Producer {
-  return new Producer(config, (producer, records) => records.pipe(toKafka(producer, { errorMode: 'results' })), transaction);
+  return new Producer(config, (producer, records) => records.pipe(sendStages(producer, {}), results()), transaction);
 }

@@ -1,12 +1,13 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Apis } from '../network/apis.ts';
 import { BrokerConnection } from '../network/broker.ts';
-import type { ConnectionOptions } from '../network/connection.ts';
+import type { ConnectionOptions, Transport } from '../network/connection.ts';
 import { AuthenticationError } from '../network/errors.ts';
 import type { SaslMechanism } from '../network/sasl/mechanism.ts';
 import type { Instrumentation } from '../observe/instrumentation.ts';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 import type { ProduceResponse } from '../protocol/messages/produce.ts';
+import { ProducerClosedError } from './closed.ts';
 import { MetadataTimeoutError, readMetadata, TopicInfo, UnknownPartitionError, type BrokerAddress } from './metadata.ts';
 
 export interface ClusterOptions {
@@ -22,6 +23,7 @@ export interface ClusterOptions {
   retryBackoffMaxMs: number;
   reconnectBackoffMs: number;
   reconnectBackoffMaxMs: number;
+  transport?: Transport;
   /** Told of connections and metadata changes (absent in tests that need none). */
   instrumentation?: Instrumentation;
 }
@@ -58,6 +60,12 @@ export class Cluster {
   private updateRequested = false;
   private lastUpdate = 0;
   private closed = false;
+  /** Aborted by close(): ends every connection, also those still connecting or handshaking. */
+  private readonly closing = new AbortController();
+  /** Connections being opened: close() waits until each has given up. */
+  private readonly opening = new Set<Promise<BrokerConnection>>();
+  /** Backoff waits under way; close() ends them at once. */
+  private readonly sleeps = new Map<NodeJS.Timeout, (error: Error) => void>();
   /** The next refresh by age (`metadataMaxAgeMs`), so new partitions are picked up unasked. */
   private ageTimer: NodeJS.Timeout | undefined;
 
@@ -81,6 +89,7 @@ export class Cluster {
    * error when it refuses the topic for good, and with a TimeoutError after `timeoutMs`.
    */
   waitForTopic(name: string, minPartition: number, timeoutMs: number): Promise<TopicInfo> {
+    if (this.closed) return Promise.reject(new ProducerClosedError(`the producer is closed: no metadata for topic ${JSON.stringify(name)}`));
     const known = this.topics.get(name);
     this.interest.add(name);
     if (known && known.partitionCount > minPartition) return Promise.resolve(known);
@@ -135,6 +144,7 @@ export class Cluster {
 
   /** The connection to a broker, opened (with reconnect backoff) when there is none. */
   connectionTo(nodeId: number): Promise<BrokerConnection> {
+    if (this.closed) return Promise.reject(new ProducerClosedError());
     const existing = this.connections.get(nodeId);
     if (existing) return existing;
     const address = this.brokers.get(nodeId);
@@ -168,7 +178,7 @@ export class Cluster {
 
   /** A connection for requests any broker can answer (Metadata): an open one when there is one. */
   async anyBroker(): Promise<BrokerConnection> {
-    if (this.closed) throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, 'the producer is closed');
+    if (this.closed) throw new ProducerClosedError();
     for (const pending of this.connections.values()) {
       const c = await pending.catch(() => undefined);
       if (c && !c.connection.closed) return c;
@@ -189,17 +199,43 @@ export class Cluster {
     return this.bootstrap(last);
   }
 
+  /**
+   * Waits `ms` (a backoff); rejects with ProducerClosedError at once when the cluster closes, so
+   * no timer outlives the producer.
+   */
+  sleep(ms: number): Promise<void> {
+    if (this.closed) return Promise.reject(new ProducerClosedError());
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.sleeps.delete(timer);
+        resolve();
+      }, ms);
+      this.sleeps.set(timer, reject);
+    });
+  }
+
+  /**
+   * Closes every connection, those still being opened included, fails metadata waits with
+   * ProducerClosedError and stops every timer; resolves once no socket is left.
+   */
   async close(): Promise<void> {
     this.closed = true;
+    // Collected first: aborting closes them, which takes them out of the maps.
+    const all = [...this.connections.values(), ...(this.bootstrapConnection ? [this.bootstrapConnection] : []), ...this.opening];
+    this.closing.abort();
     if (this.ageTimer) clearTimeout(this.ageTimer);
+    for (const [timer, reject] of this.sleeps) {
+      clearTimeout(timer);
+      reject(new ProducerClosedError());
+    }
+    this.sleeps.clear();
     for (const [name, list] of this.waiters) {
       for (const w of list) {
         clearTimeout(w.timer);
-        w.reject(new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `the producer closed while waiting for metadata of topic ${JSON.stringify(name)}`, { topic: name }));
+        w.reject(new ProducerClosedError(`the producer closed while waiting for metadata of topic ${JSON.stringify(name)}`));
       }
     }
     this.waiters.clear();
-    const all = [...this.connections.values(), ...(this.bootstrapConnection ? [this.bootstrapConnection] : [])];
     this.connections.clear();
     this.ready.clear();
     this.bootstrapConnection = undefined;
@@ -219,7 +255,7 @@ export class Cluster {
         return c;
       } catch (e) {
         // Credentials or TLS settings that one broker refuses, the others refuse too.
-        if (e instanceof AuthenticationError) throw e;
+        if (e instanceof AuthenticationError || e instanceof ProducerClosedError) throw e;
         errors.push((e as Error).message);
       }
     }
@@ -229,24 +265,33 @@ export class Cluster {
   private async open(nodeId: number, host: string, port: number): Promise<BrokerConnection> {
     const key = `${host}:${port}`;
     const state = this.backoff.get(key);
-    if (state && state.until > Date.now()) await sleep(state.until - Date.now());
-    if (this.closed) throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, 'the producer is closed');
+    if (state && state.until > Date.now()) await this.sleep(state.until - Date.now());
+    if (this.closed) throw new ProducerClosedError();
     const options: ConnectionOptions = {
       host, port, clientId: this.opts.clientId, tls: this.opts.tls, sasl: this.opts.sasl,
       connectTimeoutMs: this.opts.connectTimeoutMs, requestTimeoutMs: this.opts.requestTimeoutMs, maxInFlight: this.opts.maxInFlight,
+      signal: this.closing.signal,
+      transport: this.opts.transport,
       observer: this.opts.instrumentation?.connectionObserver(nodeId, key),
     };
+    const attempt = BrokerConnection.open(nodeId, options);
+    this.opening.add(attempt);
     try {
-      const c = await BrokerConnection.open(nodeId, options);
+      const c = await attempt;
+      // close() came while the handshake ran: the abort has closed it.
+      if (this.closed) throw new ProducerClosedError();
       this.backoff.delete(key);
       this.opts.instrumentation?.connected(c, state?.failures ?? 0);
       return c;
     } catch (e) {
+      if (this.closed) throw new ProducerClosedError();
       const failures = (state?.failures ?? 0) + 1;
       this.opts.instrumentation?.connectFailed(nodeId, key, e as Error, failures);
       const delay = Math.min(this.opts.reconnectBackoffMaxMs, this.opts.reconnectBackoffMs * 2 ** (failures - 1));
       this.backoff.set(key, { failures, until: Date.now() + jitter(delay) });
       throw e;
+    } finally {
+      this.opening.delete(attempt);
     }
   }
 
@@ -256,7 +301,7 @@ export class Cluster {
     try {
       while (!this.closed && (this.updateRequested || this.waiters.size > 0)) {
         const wait = this.lastUpdate + backoffMs(this.opts, failures) - Date.now();
-        if (wait > 0) await sleep(wait);
+        if (wait > 0) await this.sleep(wait).catch(() => undefined);
         if (this.closed) return;
         this.updateRequested = false;
         this.lastUpdate = Date.now();
@@ -377,4 +422,3 @@ function jitter(ms: number): number {
   return Math.round(ms * (0.8 + Math.random() * 0.4));
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

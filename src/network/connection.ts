@@ -19,6 +19,10 @@ export interface ConnectionOptions {
   requestTimeoutMs: number;
   /** Requests written and not yet answered; more wait in this connection's queue. */
   maxInFlight: number;
+  /** Aborting closes the connection, also while it is still connecting (the producer closed). */
+  signal?: AbortSignal;
+  /** Opens the byte stream instead of TCP/TLS: for tests (kafkarx/testing). */
+  transport?: Transport;
   /** Hears of each frame written and read (the producer's network metrics). */
   observer?: ConnectionObserver;
 }
@@ -27,6 +31,13 @@ export interface ConnectionObserver {
   written(bytes: number): void;
   read(bytes: number): void;
 }
+
+/**
+ * Opens a connection's byte stream in place of node:net, for tests: kafkarx/testing's in-memory
+ * cluster hands one out. The stream must emit 'connect' once open (or 'error'), like a Socket;
+ * `setNoDelay` may do nothing. TLS settings do not apply to it.
+ */
+export type Transport = (address: { host: string; port: number }) => Socket;
 
 /** One request on the wire: which API, which version, how to write the body and read the answer. */
 export interface Request<T> {
@@ -99,6 +110,8 @@ export class Connection {
   private closedWith: Error | undefined;
   /** While re-authenticating: new requests wait in the queue. */
   private paused = false;
+  /** The socket's 'close' came: its handle is released (`destroyed` is true long before). */
+  private socketClosed = false;
   private readonly closeListeners: Array<(error: Error) => void> = [];
   /** KIP-219: no request is written before this time (Date.now()); see `throttle`. */
   private throttledUntil = 0;
@@ -111,13 +124,19 @@ export class Connection {
     this.address = `${opts.host}:${opts.port}`;
     socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
     socket.on('error', (e) => this.guard(() => this.fail(socketError(this.address, e))));
-    socket.on('close', () => this.guard(() => this.fail(networkError(`connection to ${this.address} closed`))));
+    socket.on('close', () => this.guard(() => {
+      this.socketClosed = true;
+      this.fail(networkError(`connection to ${this.address} closed`));
+    }));
+    opts.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
+
+  private readonly onAbort = () => this.guard(() => this.fail(networkError(`connection to ${this.address} was closed by the client`)));
 
   /**
    * Opens the socket (and completes the TLS handshake). A TLS failure is a TlsError, fatal: the
    * same handshake would fail again. A plaintext client whose first answer is a TLS record is
-   * told that the listener speaks TLS.
+   * told that the listener speaks TLS. Aborting `signal` (the client closing) abandons it.
    */
   static connect(opts: ConnectionOptions): Promise<Connection> {
     return new Promise((resolve, reject) => {
@@ -125,7 +144,9 @@ export class Connection {
       const tls = opts.tls === true ? {} : opts.tls || undefined;
       let socket: Socket;
       try {
-        socket = tls
+        socket = opts.transport
+          ? opts.transport({ host: opts.host, port: opts.port })
+          : tls
           ? tlsConnect({ servername: isIp(opts.host) ? undefined : opts.host, ...tls, host: opts.host, port: opts.port })
           : tcpConnect({ host: opts.host, port: opts.port });
       } catch (e) {
@@ -135,27 +156,35 @@ export class Connection {
       }
       socket.setNoDelay(true);
       let tcpConnected = false;
+      let socketClosed = false;
       socket.once('connect', () => (tcpConnected = true));
+      socket.once('close', () => (socketClosed = true));
       // Rejects once the socket's handle is released, so a failed attempt leaves nothing open.
       const fail = (error: KafkaError) => {
-        if (socket.closed) reject(error);
+        opts.signal?.removeEventListener('abort', onAbort);
+        if (socketClosed) reject(error);
         else socket.once('close', () => reject(error)).destroy();
       };
-      const timer = setTimeout(() => {
+      const giveUp = (error: KafkaError) => {
+        clearTimeout(timer);
         socket.off('error', onError);
         socket.on('error', () => undefined);
-        fail(tcpConnected && tls
-          ? new TlsError(`the TLS handshake with ${address} did not complete within ${opts.connectTimeoutMs} ms: is it a TLS listener?`)
-          : networkError(`connecting to ${address} timed out after ${opts.connectTimeoutMs} ms`));
-      }, opts.connectTimeoutMs);
+        fail(error);
+      };
+      const onAbort = () => giveUp(networkError(`connecting to ${address} was abandoned: the client closed`));
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const timer = setTimeout(() => giveUp(tcpConnected && tls
+        ? new TlsError(`the TLS handshake with ${address} did not complete within ${opts.connectTimeoutMs} ms: is it a TLS listener?`)
+        : networkError(`connecting to ${address} timed out after ${opts.connectTimeoutMs} ms`)), opts.connectTimeoutMs);
       const onError = (e: Error) => {
         clearTimeout(timer);
         fail(tls && tcpConnected ? tlsError(address, e) : networkError(`cannot connect to ${address}: ${e.message}`));
       };
       socket.once('error', onError);
-      socket.once(tls ? 'secureConnect' : 'connect', () => {
+      socket.once(tls && !opts.transport ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         socket.off('error', onError);
+        opts.signal?.removeEventListener('abort', onAbort);
         const connection = new Connection(socket, opts);
         if (!tls) socket.prependOnceListener('data', (first: Buffer) => connection.refuseTls(first));
         resolve(connection);
@@ -167,11 +196,12 @@ export class Connection {
     return this.closedWith !== undefined;
   }
 
-  /** Requests written and waiting for their answer. */
   /** Bytes read from the broker so far: tells a listener that dropped us from one that answered badly. */
   get bytesReceived(): number {
     return this.received;
   }
+
+  /** Requests written and waiting for their answer. */
 
   get pending(): number {
     return this.inFlight.length + this.queue.length;
@@ -242,7 +272,7 @@ export class Connection {
   close(): Promise<void> {
     // `destroyed` is set at once, the handle is released on 'close': wait for that, so nothing is left open.
     const released = new Promise<void>((resolve) => {
-      if (this.socket.closed) resolve();
+      if (this.socketClosed) resolve();
       else this.socket.once('close', () => resolve());
     });
     this.fail(networkError(`connection to ${this.address} was closed by the client`));
@@ -408,6 +438,7 @@ export class Connection {
   private fail(error: Error): void {
     if (this.closedWith) return;
     this.closedWith = error;
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
     this.socket.destroy();
     clearTimeout(this.throttleTimer);
     this.throttleTimer = undefined;

@@ -3,6 +3,7 @@ import type { BrokerAddress, MetadataUpdate, TopicInfo } from '../cluster/metada
 import type { BrokerConnection } from '../network/broker.ts';
 import type { ConnectionObserver } from '../network/connection.ts';
 import type { ProducerBatch } from '../producer/batch.ts';
+import type { HeaderInjector } from '../producer/outgoing.ts';
 import { isFatal } from '../producer/errors.ts';
 import { batchChannel, connectionChannel, requestChannel, type RequestMessage } from './channels.ts';
 import { errorFields, Log, type Logger, type LogFields } from './logger.ts';
@@ -28,10 +29,14 @@ export class Instrumentation {
   /** Emits once the producer has closed (metrics$ ends then, leaving no timer). */
   readonly closed$: Observable<void> = this.closing.asObservable();
 
+  /** With `tracing: { propagate: true }`: puts each record's trace context into its headers. */
+  readonly headerInjector: HeaderInjector | undefined;
+
   constructor(clientId: string, logger: Logger | null, tracing?: Tracing) {
     this.clientId = clientId;
     this.log = new Log(logger);
     this.tracing = tracing;
+    this.headerInjector = tracing?.propagate ? (topic, headers) => tracing.inject(topic, headers) : undefined;
   }
 
   close(): void {

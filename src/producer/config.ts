@@ -3,6 +3,7 @@ import type { SchedulerLike } from 'rxjs';
 import { codecFor } from '../codec/registry.ts';
 import { validateLevel } from '../codec/levels.ts';
 import type { CompressionName } from '../codec/types.ts';
+import type { Transport } from '../network/connection.ts';
 import type { SaslMechanism } from '../network/sasl/mechanism.ts';
 import { oauthbearer, type OauthBearerTokenProvider } from '../network/sasl/oauthbearer.ts';
 import { plain } from '../network/sasl/plain.ts';
@@ -92,6 +93,11 @@ export interface ProducerConfig {
    */
   transactionTimeoutMs?: number;
   /**
+   * For tests only: opens each broker connection's byte stream instead of TCP, e.g.
+   * `new FakeKafka().transport` from kafkarx/testing. Everything above the connection is unchanged.
+   */
+  transport?: Transport;
+  /**
    * Where kafkarx logs: any object with debug, info, warn and error methods taking
    * `(message, fields)` (console, winston; pino through a small adapter, see the README). Fields
    * are structured (clientId, broker, address, topic, partition, attempt, error) and never hold
@@ -106,9 +112,10 @@ export interface ProducerConfig {
   tracing?: boolean | TracingConfig;
 }
 
-export interface ResolvedConfig extends Required<Omit<ProducerConfig, 'tls' | 'ssl' | 'sasl' | 'acks' | 'partitioner' | 'compressionLevel' | 'scheduler' | 'transactionalId' | 'logger' | 'tracing'>> {
+export interface ResolvedConfig extends Required<Omit<ProducerConfig, 'tls' | 'ssl' | 'sasl' | 'acks' | 'partitioner' | 'compressionLevel' | 'scheduler' | 'transactionalId' | 'transport' | 'logger' | 'tracing'>> {
   /** The producer's logging, metrics, diagnostics channels and tracing, built from `logger` and `tracing`. */
   instrumentation: Instrumentation;
+  transport: Transport | undefined;
   transactionalId: string | null;
   scheduler: SchedulerLike | undefined;
   compressionLevel: number | undefined;
@@ -146,7 +153,7 @@ export function resolveConfig(config: ProducerConfig): ResolvedConfig {
   if (!config || !Array.isArray(config.brokers) || config.brokers.length === 0) {
     throw new ConfigError('brokers: give at least one bootstrap address, e.g. ["127.0.0.1:9092"]');
   }
-  const known = new Set([...Object.keys(DEFAULTS), 'brokers', 'acks', 'partitioner', 'tls', 'ssl', 'sasl', 'compression', 'compressionLevel', 'scheduler', 'idempotent', 'transactionalId', 'logger', 'tracing']);
+  const known = new Set([...Object.keys(DEFAULTS), 'brokers', 'acks', 'partitioner', 'tls', 'ssl', 'sasl', 'compression', 'compressionLevel', 'scheduler', 'idempotent', 'transactionalId', 'transport', 'logger', 'tracing']);
   for (const key of Object.keys(config)) {
     if (!known.has(key)) throw new ConfigError(`unknown producer setting ${JSON.stringify(key)}`);
   }
@@ -170,6 +177,8 @@ export function resolveConfig(config: ProducerConfig): ResolvedConfig {
   r.tls = resolveTls(config);
   r.sasl = resolveSasl(config.sasl);
   r.scheduler = config.scheduler;
+  if (config.transport !== undefined && typeof config.transport !== 'function') throw new ConfigError(`transport: expected a function, got ${typeof config.transport}`);
+  r.transport = config.transport;
   r.compression = codecFor(config.compression ?? 'none').name;
   r.compressionLevel = validateLevel(r.compression, config.compressionLevel);
   r.brokers = config.brokers;

@@ -1,8 +1,10 @@
+import { ProducerClosedError } from '../cluster/closed.ts';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 
 export { ConfigError } from '../codec/errors.ts';
 export { KafkaError } from '../protocol/errors.ts';
 export { AuthenticationError, TlsError } from '../network/errors.ts';
+export { ProducerClosedError } from '../cluster/closed.ts';
 
 /** Where a record was going, for errors that name it. */
 export interface RecordRef {
@@ -65,15 +67,6 @@ export class ProducerTimeoutError extends KafkaError {
 
   constructor(message: string, ref?: RecordRef) {
     super(ErrorCode.REQUEST_TIMED_OUT, message, ref ?? {});
-  }
-}
-
-/** The producer was closed while the record still waited to be sent. */
-export class ProducerClosedError extends KafkaError {
-  override name = 'ProducerClosedError';
-
-  constructor(message = 'the producer is closed') {
-    super(ErrorCode.UNKNOWN_SERVER_ERROR, message);
   }
 }
 
@@ -163,9 +156,9 @@ export function outsideTransaction(transactionalId: string): TransactionStateErr
 
 /**
  * Errors after which this producer can do nothing useful: the broker refuses who we are or what
- * we may do on the cluster, or a newer producer took over our transactional id. They always end
- * the stream. TOPIC_AUTHORIZATION_FAILED is not among them: as in the Java client, it fails the
- * records of that topic only, and the others go on (and are reported).
+ * we may do on the cluster, a newer producer took over our transactional id, or the producer was
+ * closed. They always end the stream. TOPIC_AUTHORIZATION_FAILED is not among them: as in the Java
+ * client, it fails the records of that topic only, and the others go on (and are reported).
  */
 const FATAL = new Set<number>([
   ErrorCode.SASL_AUTHENTICATION_FAILED,
@@ -178,6 +171,7 @@ const FATAL = new Set<number>([
 ]);
 
 export function isFatal(error: unknown): boolean {
+  if (error instanceof ProducerClosedError) return true;
   if (!(error instanceof KafkaError)) return false;
   const own = (error as { fatal?: unknown }).fatal;
   return typeof own === 'boolean' ? own : FATAL.has(error.code);

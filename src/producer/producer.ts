@@ -4,18 +4,20 @@ import type { Transaction } from '../../operators/transaction.ts';
 import { Cluster } from '../cluster/cluster.ts';
 import { RecordBatchBuilderPool } from '../record/batch-builder.ts';
 import { resolveConfig, type ProducerConfig, type ResolvedConfig } from './config.ts';
-import { outsideTransaction, ProducerClosedError } from './errors.ts';
+import { outsideTransaction, ProducerClosedError, ProducerTimeoutError } from './errors.ts';
+import { Flights } from './flights.ts';
 import { MemoryBudget } from './memory.ts';
-import type { ProducerRecord, RecordMetadata, RecordResult } from './record.ts';
+import { serializeRecord } from './outgoing.ts';
+import type { OutgoingRecord, ProducerRecord, RecordMetadata, RecordResult } from './record.ts';
 import { Sender } from './sender.ts';
-import type { RawValue, Serializer } from './serializers.ts';
+import { raw, type RawValue, type Serializer } from './serializers.ts';
 import { TransactionManager } from './transactions.ts';
 
 /**
- * What a pipeline built by `toKafka()` (kafkarx/operators) needs from the producer; passed in so
+ * The stages of `toKafka()` (kafkarx/operators) after serialization, for `send()`; passed in so
  * the producer layer does not depend on the operators above it.
  */
-export type PipelineFactory = (producer: Producer, records: Observable<ProducerRecord<RawValue, RawValue, Deferred>>) => Observable<RecordResult<Deferred>>;
+export type PipelineFactory = (producer: Producer, records: Observable<OutgoingRecord<Deferred>>) => Observable<RecordResult<Deferred>>;
 
 /** The transaction scope of kafkarx/operators, passed in for the same reason as PipelineFactory. */
 export type TransactionFactory = <T>(producer: Producer, body: (tx: Transaction) => ObservableInput<T>) => Observable<T>;
@@ -39,13 +41,21 @@ export class Producer {
   readonly sender: Sender;
   /** The transaction protocol of a producer with a `transactionalId`. */
   readonly transactions: TransactionManager | undefined;
+  /** Records accepted by every stream (and send()) and not yet answered. */
+  readonly flights = new Flights();
   private readonly flushers = new Set<() => void>();
+  /** Each running stream's way to stop reading its source when the producer closes. */
+  private readonly enders = new Set<(error: Error) => void>();
+  private flushes = 0;
   private closing: Promise<void> | undefined;
-  private sendInput: Subject<ProducerRecord<RawValue, RawValue, Deferred>> | undefined;
+  private sendInput: Subject<OutgoingRecord<Deferred>> | undefined;
   private sendPipeline: Subscription | undefined;
   private readonly unanswered = new Set<Deferred>();
   private readonly pipelineFactory: PipelineFactory | undefined;
   private readonly transactionFactory: TransactionFactory | undefined;
+  /** Topic names send() has checked already. */
+  private readonly legalTopics = new Set<string>();
+  private readonly now: () => number;
 
   constructor(config: ProducerConfig, pipelineFactory?: PipelineFactory, transactionFactory?: TransactionFactory) {
     this.config = resolveConfig(config);
@@ -58,6 +68,8 @@ export class Producer {
     this.transactions?.attach(this.sender);
     this.pipelineFactory = pipelineFactory;
     this.transactionFactory = transactionFactory;
+    const scheduler = this.config.scheduler;
+    this.now = scheduler ? () => scheduler.now() : Date.now;
     // Eagerly, so an older producer with the same transactionalId is fenced at once; a failure is
     // kept for ready() and the first transaction.
     this.transactions?.initialize().catch(() => undefined);
@@ -67,11 +79,26 @@ export class Producer {
    * Resolves once the producer has its producer id: for a transactional producer, once it has
    * fenced older instances with its transactionalId (started by the constructor); for an
    * idempotent one, getting its id now instead of before the first batch. Rejects with the error
-   * that makes the producer unusable. Not needed before sending: sends wait for it.
+   * that makes the producer unusable, with a TimeoutError when no broker gave an id within
+   * `maxBlockMs`, and with ProducerClosedError when the producer closes first. Not needed before
+   * sending: sends wait for it.
    */
   ready(): Promise<void> {
-    if (this.transactions) return this.transactions.initialize();
-    return this.sender.producerIdReady();
+    if (this.closing) return Promise.reject(new ProducerClosedError());
+    if (!this.transactions) return this.sender.producerIdReady();
+    // As Java's initTransactions(): bounded by maxBlockMs; the initialization itself goes on.
+    const initialized = this.transactions.initialize();
+    return new Promise((resolve, reject) => {
+      const ms = this.config.maxBlockMs;
+      const timer = setTimeout(() => reject(new ProducerTimeoutError(`the transactional producer was not initialized within maxBlockMs (${ms} ms)`)), ms);
+      initialized.then(() => {
+        clearTimeout(timer);
+        resolve();
+      }, (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
   }
 
   /**
@@ -90,8 +117,10 @@ export class Producer {
 
   /**
    * Sends one record; resolves with its metadata once acknowledged. Records sent together share
-   * batches and requests, as with the Java client's send(). Serializers, when given, turn the key
-   * and value into bytes first; otherwise they must be strings, bytes or null.
+   * batches and requests, as with the Java client's send(). The record is checked and serialized
+   * exactly as `toKafka()` does (the same errors: InvalidRecordError, SerializationError):
+   * serializers, when given, turn the key and value into bytes; otherwise they must be strings,
+   * bytes or null.
    */
   send<K = RawValue, V = RawValue, P = unknown>(record: ProducerRecord<K, V, P>, serializers: { key?: Serializer<K>; value?: Serializer<V> } = {}): Promise<RecordMetadata<P>> {
     if (this.closing) return Promise.reject(new ProducerClosedError());
@@ -100,37 +129,64 @@ export class Producer {
       return Promise.reject(outsideTransaction(this.transactions.transactionalId));
     }
     return new Promise((resolve, reject) => {
-      let key: RawValue;
-      let value: RawValue;
-      try {
-        key = serializers.key && record.key !== undefined ? serializers.key(record.key, record.topic) : (record.key as RawValue);
-        value = serializers.value ? serializers.value(record.value, record.topic) : (record.value as RawValue);
-      } catch (e) {
-        reject(e);
+      const isObject = record !== null && typeof record === 'object';
+      const deferred: Deferred = { resolve: resolve as Deferred['resolve'], reject, passthrough: isObject ? record.passthrough : undefined };
+      // The deferred rides as the passthrough, so the record's result finds its promise.
+      const carried = isObject ? { ...record, passthrough: deferred } : (record as ProducerRecord<K, V, Deferred>);
+      const outgoing = serializeRecord(carried, serializers.key ?? (RAW as Serializer<K>), serializers.value ?? (RAW as Serializer<V>), this.now, this.legalTopics, this.config.instrumentation.headerInjector);
+      if (outgoing.error) {
+        reject(outgoing.error);
         return;
       }
       const input = this.ensureSendPipeline();
-      const deferred: Deferred = { resolve: resolve as Deferred['resolve'], reject, passthrough: record.passthrough };
       this.unanswered.add(deferred);
-      input.next({ ...record, key, value, passthrough: deferred });
+      input.next(outgoing);
     });
   }
 
-  /** Sends every open batch now rather than at its linger time; resolves when all are acknowledged. */
+  /**
+   * Sends every open batch now rather than at its linger time (and batches that records accepted
+   * earlier are still on their way to); resolves when every record accepted before the call, by
+   * any stream or send(), is acknowledged or has failed.
+   */
   async flush(): Promise<void> {
-    for (const f of this.flushers) f();
-    await this.sender.whenIdle();
+    this.flushes++;
+    try {
+      const landed = this.flights.landed();
+      for (const f of this.flushers) f();
+      await landed;
+    } finally {
+      this.flushes--;
+    }
   }
 
-  /** Flushes, then closes every connection. Sending afterwards fails with ProducerClosedError. */
+  /** Whether a flush() is under way: batches then go out at once instead of lingering. */
+  get flushing(): boolean {
+    return this.flushes > 0;
+  }
+
+  /**
+   * Stops accepting records (send() and new streams fail with ProducerClosedError at once; running
+   * streams stop reading their source and end with it after their accepted records), aborts the open transaction, delivers
+   * every record accepted before the call — each is acknowledged or fails within its own limits
+   * (`maxBlockMs` for metadata, `deliveryTimeoutMs`) — then closes every connection. Every promise
+   * the producer returned has settled and no socket or timer of the producer is left when it resolves.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.sendInput?.complete();
+      // Every stream stops reading; each ends with ProducerClosedError once its records are answered.
+      for (const end of this.enders) end(new ProducerClosedError());
       // As the Java client: closing aborts the open transaction.
       await this.transactions?.closeScope(new ProducerClosedError('the producer was closed during the transaction, which was aborted'));
       await this.flush();
+      // Requests written by streams that went away are answered rather than cut off.
+      await this.sender.whenIdle();
+      this.sender.close(new ProducerClosedError());
       this.sendPipeline?.unsubscribe();
       await this.cluster.close();
+      // Its InitProducerId fails at once now; ready() callers hear so before close() resolves.
+      await this.transactions?.initialize().catch(() => undefined);
       this.config.instrumentation.close();
     })();
     return this.closing;
@@ -155,15 +211,21 @@ export class Producer {
     return interval(intervalMs, scheduler).pipe(map(() => this.metrics()), takeUntil(this.config.instrumentation.closed$));
   }
 
+  /** A stream registers here so `close()` can end it: it stops reading and ends with `error`. */
+  registerEnder(end: (error: Error) => void): () => void {
+    this.enders.add(end);
+    return () => this.enders.delete(end);
+  }
+
   /** The batch stage registers here so `flush()` can close its open batches at once. */
   registerFlusher(flush: () => void): () => void {
     this.flushers.add(flush);
     return () => this.flushers.delete(flush);
   }
 
-  private ensureSendPipeline(): Subject<ProducerRecord<RawValue, RawValue, Deferred>> {
+  private ensureSendPipeline(): Subject<OutgoingRecord<Deferred>> {
     if (this.sendInput) return this.sendInput;
-    const input = new Subject<ProducerRecord<RawValue, RawValue, Deferred>>();
+    const input = new Subject<OutgoingRecord<Deferred>>();
     this.sendInput = input;
     this.sendPipeline = this.pipelineFactory!(this, input).subscribe({
       next: (r) => {
@@ -172,8 +234,8 @@ export class Producer {
         if (r.ok) d.resolve({ ...r.metadata, passthrough: d.passthrough });
         else d.reject(r.error);
       },
-      // Only a fatal error ends the shared pipeline: it answers every waiting send(), and the
-      // next send() builds a new pipeline.
+      // Each record is answered on its own, fatal errors included; only a failure of the pipeline
+      // itself ends it: it answers every waiting send(), and the next send() builds a new one.
       error: (e: Error) => {
         this.sendInput = undefined;
         for (const d of this.unanswered) d.reject(e);
@@ -183,3 +245,5 @@ export class Producer {
     return input;
   }
 }
+
+const RAW = raw();

@@ -1,10 +1,17 @@
 import type { RecordHeader } from '../record/batch-builder.ts';
+import type { Flight } from './flights.ts';
 import type { RawValue } from './serializers.ts';
 
 export type HeaderValue = string | Uint8Array | null;
 
-/** Headers as an object (a key may repeat through an array of values) or as ordered pairs. */
-export type Headers = Readonly<Record<string, HeaderValue | readonly HeaderValue[]>> | ReadonlyArray<readonly [string, HeaderValue]>;
+/**
+ * Headers as an object (a key may repeat through an array of values), or in order as a Map or any
+ * iterable of [key, value] pairs (an array of pairs, a Map, a generator).
+ */
+export type Headers =
+  | Readonly<Record<string, HeaderValue | readonly HeaderValue[]>>
+  | ReadonlyMap<string, HeaderValue>
+  | Iterable<readonly [string, HeaderValue]>;
 
 /** One record for Kafka, as a user writes it. K and V are what the serializers accept. */
 export interface ProducerRecord<K = RawValue, V = RawValue, P = unknown> {
@@ -61,6 +68,8 @@ export class OutgoingRecord<P = unknown> {
   /** Bytes reserved from the producer's memory budget; 0 until reserved. */
   reserved = 0;
   error: Error | null = null;
+  /** Its stream's records in flight, which flush() and close() wait for; null once answered. */
+  flight: Flight | null = null;
 
   constructor(topic: string, partition: number, key: Uint8Array | null, value: Uint8Array | null, headers: readonly RecordHeader[], timestamp: number, passthrough: P | undefined, source: unknown, size: number) {
     this.topic = topic;

@@ -82,7 +82,12 @@ export class Sender {
   private initializing = false;
   /** Why the idempotent producer could not get a producer id; it fails every batch. */
   private initFailure: Error | undefined;
+  /** The retriable error of the last InitProducerId attempt, for a ready() that times out. */
+  private initLastError: Error | undefined;
+  private initRetry: Subscription | undefined;
   private readonly identityListeners: Array<(error?: Error) => void> = [];
+  /** Set by close(): every batch still here, and any handed over later, fails with it. */
+  private closedWith: Error | undefined;
 
   constructor(cluster: Cluster, config: ResolvedConfig, memory: MemoryBudget, builders: RecordBatchBuilderPool, scheduler?: SchedulerLike, txn?: TransactionHooks) {
     this.scheduler = scheduler;
@@ -125,10 +130,40 @@ export class Sender {
     const idem = this.idempotence;
     if (!idem || idem.ready) return Promise.resolve();
     if (this.initFailure) return Promise.reject(this.initFailure);
+    if (this.closedWith) return Promise.reject(this.closedWith);
     return new Promise((resolve, reject) => {
-      this.identityListeners.push((e) => (e ? reject(e) : resolve()));
+      // As Java's initTransactions(): bounded by maxBlockMs, the producer stays usable after.
+      const listener = (e?: Error) => {
+        timeout.unsubscribe();
+        if (e) reject(e);
+        else resolve();
+      };
+      const timeout = this.timer(() => {
+        const i = this.identityListeners.indexOf(listener);
+        if (i !== -1) this.identityListeners.splice(i, 1);
+        const last = this.initLastError;
+        reject(new ProducerTimeoutError(`no producer id within maxBlockMs (${this.config.maxBlockMs} ms)${last ? `; last error: ${last.message}` : ''}`));
+      }, this.config.maxBlockMs);
+      this.identityListeners.push(listener);
       if (!idem.transactional) this.initProducerId();
     });
+  }
+
+  /**
+   * The producer closed: batches still queued (and any handed over later) fail with `error`, a
+   * pending InitProducerId stops retrying, and whoever waits for the producer id hears `error`.
+   * Requests already written are answered or fail with their connection.
+   */
+  close(error: Error): void {
+    if (this.closedWith) return;
+    this.closedWith = error;
+    this.wakeup?.unsubscribe();
+    this.wakeup = undefined;
+    this.initRetry?.unsubscribe();
+    this.initializing = false;
+    for (const l of this.identityListeners.splice(0)) l(error);
+    this.failAll(error);
+    this.notifyIfIdle();
   }
 
   /** The transaction manager sets the id it got from the coordinator, and again after each bump. */
@@ -147,6 +182,10 @@ export class Sender {
 
   enqueue<P>(batch: ProducerBatch<P>, owner: BatchOwner<P>): void {
     batch.owner = owner as BatchOwner;
+    if (this.closedWith) {
+      this.fail(batch as ProducerBatch, this.closedWith);
+      return;
+    }
     batch.order = this.enqueued++;
     const key = `${batch.topic}\0${batch.partition}`;
     let queue = this.queues.get(key);
@@ -190,7 +229,7 @@ export class Sender {
   }
 
   private scheduleDrain(): void {
-    if (this.drainScheduled) return;
+    if (this.drainScheduled || this.closedWith) return;
     this.drainScheduled = true;
     const run = () => {
       this.drainScheduled = false;
@@ -202,6 +241,11 @@ export class Sender {
   }
 
   private drain(): void {
+    if (this.closedWith) {
+      this.failAll(this.closedWith);
+      this.notifyIfIdle();
+      return;
+    }
     const now = this.now();
     let nextWakeup = Infinity;
     const idem = this.idempotence;
@@ -368,9 +412,13 @@ export class Sender {
     return true;
   }
 
-  /** InitProducerId for the idempotent producer, from any broker, retried while retriable. */
+  /**
+   * InitProducerId for the idempotent producer, from any broker, retried while retriable and while
+   * someone waits for the id (a ready() call within its maxBlockMs, or queued batches within their
+   * deliveryTimeoutMs); drain() starts it again for batches that come later.
+   */
   private initProducerId(): void {
-    if (this.initializing || this.initFailure) return;
+    if (this.initializing || this.initFailure || this.closedWith) return;
     this.initializing = true;
     const attempt = (retries: number) => {
       this.cluster.anyBroker()
@@ -378,11 +426,19 @@ export class Sender {
         .then((res) => {
           if (res.errorCode !== ErrorCode.NONE) throw new KafkaError(res.errorCode, undefined, { message: 'InitProducerId for the idempotent producer' });
           this.initializing = false;
+          this.initLastError = undefined;
           this.setProducerId(Number(res.producerId), res.producerEpoch);
         })
         .catch((e: Error) => {
+          // close() has answered everyone waiting.
+          if (this.closedWith) return;
           if (e instanceof KafkaError && e.retriable) {
-            this.timer(() => attempt(retries + 1), backoffMs(this.config, retries));
+            this.initLastError = e;
+            if (this.identityListeners.length > 0 || this.queues.size > 0) {
+              this.initRetry = this.timer(() => attempt(retries + 1), backoffMs(this.config, retries));
+            } else {
+              this.initializing = false;
+            }
             return;
           }
           this.initializing = false;

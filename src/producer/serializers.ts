@@ -8,7 +8,10 @@ export type Serializer<T> = (value: T, topic: string) => Uint8Array | null;
 /** UTF-8 text. */
 export const string = (): Serializer<string> => (value) => Buffer.from(value, 'utf8');
 
-/** JSON text in UTF-8. `undefined` (which JSON cannot express) is written as a null record field. */
+/**
+ * JSON text in UTF-8. What JSON cannot express (a function, a symbol) is written as a null field;
+ * a record whose value is undefined is refused before any serializer runs.
+ */
 export const json = <T = unknown>(): Serializer<T> => (value) => {
   const text = JSON.stringify(value);
   return text === undefined ? null : Buffer.from(text, 'utf8');

@@ -486,7 +486,7 @@ export class TransactionManager implements TransactionHooks {
         timeout.cause = error;
         throw timeout;
       }
-      await new Promise((r) => setTimeout(r, wait));
+      await this.cluster.sleep(wait);
     }
   }
 }

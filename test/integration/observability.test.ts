@@ -1,3 +1,4 @@
+import diagnostics from 'node:diagnostics_channel';
 import { inspect } from 'node:util';
 import { from, lastValueFrom, take, toArray } from 'rxjs';
 import { AuthenticationError, createProducer, type LogFields, type Logger, type ProducerConfig } from 'kafkarx';
@@ -108,4 +109,36 @@ describe('no credential in any log line, at any level', () => {
     else expect(logger.lines.some((l) => l.message.startsWith('connected to broker'))).toBe(true);
     for (const secret of secrets([WRONG])) expect(text).not.toContain(secret);
   });
+});
+
+test('diagnostics channels: kafkarx:connection, kafkarx:batch and the kafkarx:request tracing channel see the traffic of a producer', async () => {
+  const topic = uniqueTopic('channels');
+  const seen: Record<string, Array<Record<string, unknown>>> = { connection: [], batch: [], start: [], asyncEnd: [] };
+  const on = (key: string) => (m: unknown) => {
+    if ((m as { clientId?: string }).clientId === 'channels-test') seen[key].push(m as Record<string, unknown>);
+  };
+  const connection = on('connection');
+  const batch = on('batch');
+  const ignore = () => undefined;
+  const tracing = { start: on('start'), end: ignore, asyncStart: ignore, asyncEnd: on('asyncEnd'), error: ignore };
+  diagnostics.subscribe('kafkarx:connection', connection);
+  diagnostics.subscribe('kafkarx:batch', batch);
+  diagnostics.tracingChannel('kafkarx:request').subscribe(tracing);
+  try {
+    const p = createProducer({ brokers: process.env.KAFKA_BROKERS!.split(','), clientId: 'channels-test', logger: null, lingerMs: 20 });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => p.send({ topic, value: `v${i}` })));
+    await p.close();
+  } finally {
+    diagnostics.unsubscribe('kafkarx:connection', connection);
+    diagnostics.unsubscribe('kafkarx:batch', batch);
+    diagnostics.tracingChannel('kafkarx:request').unsubscribe(tracing);
+  }
+  expect(seen.connection.filter((m) => m.event === 'connect').length).toBeGreaterThanOrEqual(1);
+  expect(seen.connection.filter((m) => m.event === 'close').length).toBe(seen.connection.filter((m) => m.event === 'connect').length);
+  expect(seen.batch.reduce((n, m) => n + (m.recordCount as number), 0)).toBe(10);
+  expect(seen.batch.every((m) => m.topic === topic && m.error === null && (m.baseOffset as number) >= 0)).toBe(true);
+  expect(seen.start.length).toBeGreaterThanOrEqual(1);
+  expect(seen.start.reduce((n, m) => n + (m.records as number), 0)).toBe(10);
+  expect(seen.asyncEnd).toHaveLength(seen.start.length);
+  expect(seen.asyncEnd.every((m) => m.api === 'Produce' && (m.nodeId as number) >= 0 && m.result !== undefined)).toBe(true);
 });

@@ -104,12 +104,22 @@ test('partitions added while a stream runs are used once metadata refreshes', as
     toArray(),
   ));
   await growing;
-  const before = metas.filter((m) => !m.passthrough!.grown);
-  expect(before.length).toBeGreaterThan(0);
-  for (const m of before) expect(m.partition).toBeLessThan(2);
-  // Records sent well after the growth (more than one metadata refresh later) go where Java would put them among 5.
-  const lastBefore = Math.max(...before.map((m) => m.passthrough!.i));
-  const late = metas.filter((m) => m.passthrough!.i > lastBefore + 500);
+  // The partition tool's exit is seen some time after the broker grew the topic, so the flag only
+  // bounds the switch from above. What must hold: each record goes where Java would put it among
+  // 2 or among 5 partitions, and the partitioner switches once, in input order, from 2 to 5.
+  metas.sort((a, b) => a.passthrough!.i - b.passthrough!.i);
+  const telling = metas.filter((m) => javaPartition(`k-${m.passthrough!.i}`, 2) !== javaPartition(`k-${m.passthrough!.i}`, 5));
+  const mapping = telling.map((m) => {
+    const key = `k-${m.passthrough!.i}`;
+    if (m.partition === javaPartition(key, 2)) return 2;
+    expect(m.partition).toBe(javaPartition(key, 5));
+    return 5;
+  });
+  const switchAt = mapping.indexOf(5);
+  expect(switchAt).toBeGreaterThan(0);
+  expect(mapping.slice(switchAt).every((n) => n === 5)).toBe(true);
+  // Records sent well after the growth (more than one metadata refresh later) all use 5 partitions.
+  const late = metas.filter((m) => m.passthrough!.grown && m.passthrough!.i > grownAt + 500);
   expect(late.length).toBeGreaterThan(100);
   for (const m of late) expect(m.partition).toBe(javaPartition(`k-${m.passthrough!.i}`, 5));
   expect(Math.max(...late.map((m) => m.partition))).toBeGreaterThanOrEqual(2);

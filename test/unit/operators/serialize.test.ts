@@ -123,6 +123,29 @@ describe('headers', () => {
     expect(pairs(r)).toEqual([['x', '1'], ['y', null], ['x', '2']]);
   });
 
+  test('as a Map, or any iterable of pairs (a generator): in order', () => {
+    const map = one({ topic: 't', value: 'v', headers: new Map<string, string | null>([['m', '1'], ['n', null]]) });
+    expect(map.error).toBeNull();
+    expect(pairs(map)).toEqual([['m', '1'], ['n', null]]);
+    function* generated(): Generator<[string, string]> {
+      yield ['g', 'a'];
+      yield ['g', 'b'];
+    }
+    expect(pairs(one({ topic: 't', value: 'v', headers: generated() }))).toEqual([['g', 'a'], ['g', 'b']]);
+  });
+
+  test.each([
+    ['a string', 'ab', 'got string'],
+    ['a number', 42, 'got number'],
+    ['null', null, 'got null'],
+    ['bytes', Buffer.from('ab'), 'got bytes or a string'],
+    ['a boxed string', new String('ab'), 'got bytes or a string'],
+  ])('%s is refused with an InvalidRecordError naming the headers', (_what, headers, got) => {
+    const r = one({ topic: 't', value: 'v', headers });
+    expect(r.error).toBeInstanceOf(InvalidRecordError);
+    expect(r.error!.message).toBe(`the headers of a record for topic "t" must be an object, a Map or an iterable of [key, value] pairs, ${got}`);
+  });
+
   test.each([
     ['a number value in an object', { a: 1 }, /header "a" has a value of type number/],
     ['an object value', { a: { nested: true } }, /header "a" has a value of type object/],
@@ -191,18 +214,30 @@ describe('serializers', () => {
     expect(r.error!.message).toContain('no serializer given');
   });
 
-  test('without serializers, strings become UTF-8, bytes stay, null and undefined are null', () => {
+  test('without serializers, strings become UTF-8, bytes stay, null is null, a missing key is null', () => {
     const [a, b, c] = run([
       { topic: 't', key: 'ключ', value: 'wert' },
       { topic: 't', key: new Uint8Array([1, 2]), value: null },
-      { topic: 't', value: undefined },
+      { topic: 't', key: undefined, value: null },
     ]);
     expect(Buffer.from(a.key!).toString()).toBe('ключ');
     expect(Buffer.from(a.value!).toString()).toBe('wert');
     expect([...b.key!]).toEqual([1, 2]);
     expect(b.value).toBeNull();
-    expect(c.key).toBeNull();
-    expect(c.value).toBeNull();
+    expect([b.error, c.error, c.key, c.value]).toEqual([null, null, null, null]);
+  });
+
+  // Java has no undefined: a value left out or misspelt must not become a tombstone unasked.
+  test.each([
+    ['value: undefined', { topic: 't', value: undefined }],
+    ['no value at all', { topic: 't', key: 'k' }],
+    ['a misspelt value', { topic: 't', vaule: 'x' }],
+  ])('%s fails with an InvalidRecordError naming the value, with or without a serializer', (_what, record) => {
+    for (const options of [{}, { value: json() }]) {
+      const r = run([record as ProducerRecord], options)[0];
+      expect(r.error).toBeInstanceOf(InvalidRecordError);
+      expect(r.error!.message).toBe('the value of a record for topic "t" is undefined: give a value, or null for a tombstone');
+    }
   });
 });
 

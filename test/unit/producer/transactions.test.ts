@@ -5,6 +5,7 @@ import { resolveConfig } from '../../../src/producer/config.ts';
 import { ConfigError, ProducerFencedError, TransactionOutcomeUnknownError, TransactionStateError } from '../../../src/producer/errors.ts';
 import type { Producer } from '../../../src/producer/producer.ts';
 import { TransactionManager } from '../../../src/producer/transactions.ts';
+import { Flights } from '../../../src/producer/flights.ts';
 import { MemoryBudget } from '../../../src/producer/memory.ts';
 import { RecordBatchBuilderPool } from '../../../src/record/batch-builder.ts';
 
@@ -71,7 +72,7 @@ function fakeProducer() {
   // What the send pipeline touches when its source is empty.
   const producer = {
     transactions: manager, closed: false, config, memory: new MemoryBudget(1 << 20), builders: new RecordBatchBuilderPool(),
-    registerFlusher: () => () => undefined, sender: { cancel: () => undefined },
+    registerFlusher: () => () => undefined, registerEnder: () => () => undefined, flights: new Flights(), sender: { cancel: () => undefined },
   } as unknown as Producer;
   return {
     producer,

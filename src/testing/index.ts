@@ -1,0 +1,2 @@
+import '../node-version.ts';
+export { FakeKafka, type FakeKafkaOptions, type ReceivedRequest, type CommittedOffset, type FakeRecord, type RecordState } from './fake-kafka.ts';

@@ -1,0 +1,78 @@
+// Transactions against kafkarx/testing's in-memory cluster: markers, read_committed, group
+// offsets that count only when the transaction commits, fencing; plus sendOffsets and the scope
+// behaving like RxJS operators over synchronous sources.
+import { from, lastValueFrom, map, range, take, tap, throwError, concat, toArray } from 'rxjs';
+import { createProducer, type Producer } from 'kafkarx';
+import { transactions } from 'kafkarx/operators';
+import { FakeKafka, type FakeRecord } from 'kafkarx/testing';
+
+const text = (r: FakeRecord) => r.value?.toString();
+const group = { groupId: 'g' };
+let fake: FakeKafka;
+let producer: Producer | undefined;
+
+beforeEach(() => {
+  fake = new FakeKafka({ brokers: 2, topics: { out: 2, in: 1 } });
+});
+
+afterEach(async () => {
+  await producer?.close();
+  producer = undefined;
+  expect(fake.openConnections).toBe(0);
+  fake.close();
+});
+
+const transactional = (id = 'tx-1') => createProducer({ brokers: fake.bootstrap, transport: fake.transport, transactionalId: id, lingerMs: 0 });
+const consumed = (offset: number) => ({ topic: 'out', partition: 0, value: `v${offset}`, passthrough: { topic: 'in', partition: 0, offset } });
+
+test('a transaction that commits: records become visible to read_committed, the marker takes an offset, offsets are committed', async () => {
+  producer = transactional();
+  const meta = await lastValueFrom(producer.transaction((tx) => from([consumed(7), consumed(8)]).pipe(tx.send(), tx.sendOffsets(group))).pipe(toArray()));
+  expect(meta.map((m) => [m.partition, m.offset])).toEqual([[0, 0], [0, 1]]);
+  expect(fake.records('out', 0).map((r) => [r.offset, text(r), r.state])).toEqual([[0, 'v7', 'committed'], [1, 'v8', 'committed']]);
+  expect(fake.readCommitted('out').map(text)).toEqual(['v7', 'v8']);
+  expect(fake.endOffset('out', 0)).toBe(3);
+  expect(fake.committedOffsets('g')).toEqual([{ topic: 'in', partition: 0, offset: 9 }]);
+  expect(fake.requests('EndTxn').map((r) => (r.body as { committed: boolean }).committed)).toEqual([true]);
+});
+
+test('a transaction that aborts: its records stay in the log as aborted, read_committed skips them, offsets are not committed', async () => {
+  producer = transactional();
+  const failure = new Error('body failed');
+  await expect(lastValueFrom(producer.transaction((tx) => concat(from([consumed(1)]).pipe(tx.send(), tx.sendOffsets(group)), throwError(() => failure))))).rejects.toBe(failure);
+  expect(fake.records('out', 0).map((r) => [r.offset, r.state])).toEqual([[0, 'aborted']]);
+  expect(fake.readCommitted('out')).toEqual([]);
+  expect(fake.committedOffsets('g')).toEqual([]);
+  // The next transaction's records follow the abort marker.
+  const [next] = await lastValueFrom(producer.transaction((tx) => from([consumed(2)]).pipe(tx.send())).pipe(toArray()));
+  expect(next.offset).toBe(2);
+  expect(fake.readCommitted('out').map(text)).toEqual(['v2']);
+});
+
+test('transactions() emits one outcome per window; an aborted one with continueOnAbort', async () => {
+  producer = transactional();
+  const windows = [[consumed(1)], concat(from([consumed(2)]), throwError(() => new Error('bad window'))), [consumed(3)]];
+  const outcomes = await lastValueFrom(from(windows).pipe(transactions(producer, { continueOnAbort: true }), toArray()));
+  expect(outcomes.map((o) => (o.committed ? 'committed' : (o.error as Error).message))).toEqual(['committed', 'bad window', 'committed']);
+  // A window whose source fails still sends what it had accepted (as toKafka does), then aborts:
+  // its record is in the log as aborted, and read_committed sees only the two commits.
+  expect(fake.records('out', 0).map((r) => [r.offset, text(r), r.state])).toEqual([[0, 'v1', 'committed'], [2, 'v2', 'aborted'], [4, 'v3', 'committed']]);
+  expect(fake.readCommitted('out').map(text)).toEqual(['v1', 'v3']);
+  expect(fake.requests('EndTxn').map((r) => (r.body as { committed: boolean }).committed)).toEqual([true, false, true]);
+});
+
+test('a fenced transactional id: the next transaction fails with ProducerFencedError and its records are not committed', async () => {
+  producer = transactional('fenced-id');
+  await producer.ready();
+  fake.fence('fenced-id');
+  await expect(lastValueFrom(producer.transaction((tx) => from([consumed(1)]).pipe(tx.send())))).rejects.toMatchObject({ name: 'ProducerFencedError' });
+  expect(fake.readCommitted('out')).toEqual([]);
+});
+
+test('sendOffsets and the transaction body stop reading a synchronous source the moment take() has enough', async () => {
+  producer = transactional();
+  let pulled = 0;
+  const meta = await lastValueFrom(producer.transaction((tx) => range(0, 1e9).pipe(tap(() => pulled++), map(consumed), tx.sendOffsets<ReturnType<typeof consumed>>(group, (r) => r.passthrough), take(3), tx.send())).pipe(toArray()));
+  expect(pulled).toBe(3);
+  expect(meta.map((m) => m.offset)).toEqual([0, 1, 2]);
+});
