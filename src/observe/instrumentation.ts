@@ -4,9 +4,10 @@ import type { BrokerConnection } from '../network/broker.ts';
 import type { ConnectionObserver } from '../network/connection.ts';
 import type { ProducerBatch } from '../producer/batch.ts';
 import type { HeaderInjector } from '../producer/outgoing.ts';
-import { isFatal } from '../producer/errors.ts';
+import { ProducerClosedError } from '../cluster/closed.ts';
+import { isFatal, ProducerTimeoutError } from '../producer/errors.ts';
 import { batchChannel, connectionChannel, requestChannel, type RequestMessage } from './channels.ts';
-import { errorFields, Log, type Logger, type LogFields } from './logger.ts';
+import { errorFields, Log, type Logger, type LogFields, type LogLevel } from './logger.ts';
 import { ProducerMetrics, type BufferState, type MetricsSnapshot } from './metrics.ts';
 import type { Tracing } from './tracing.ts';
 
@@ -88,6 +89,7 @@ export class Instrumentation {
    * an error when retrying cannot help (credentials, TLS).
    */
   connectFailed(nodeId: number, address: string, error: Error, attempt: number): void {
+    if (error instanceof ProducerClosedError) return;
     const fields: LogFields = { clientId: this.clientId, broker: nodeId, address, attempt, ...errorFields(error) };
     if (isFatal(error)) this.log.write('error', `cannot connect to broker ${address}: ${error.message}`, fields);
     else if ((attempt & (attempt - 1)) === 0) this.log.write('warn', `cannot connect to broker ${address} (attempt ${attempt}); retrying`, fields);
@@ -139,6 +141,7 @@ export class Instrumentation {
    * already reported by connectFailed, so only a long run of failures is a warning.
    */
   metadataFailed(error: Error, attempt: number): void {
+    if (error instanceof ProducerClosedError) return;
     const level = isFatal(error) ? 'error' : attempt === 10 || attempt === 100 || attempt % 1000 === 0 ? 'warn' : 'debug';
     this.log.write(level, `metadata request failed (attempt ${attempt}): ${error.message}`, { clientId: this.clientId, attempt, ...errorFields(error) });
   }
@@ -168,7 +171,7 @@ export class Instrumentation {
     const error = b.error;
     if (error) {
       this.metrics.failed(b.topic, b.records.length, Date.now());
-      this.log.write(isFatal(error) ? 'error' : 'warn', `${b.records.length} record(s) for ${b.topic}-${b.partition} failed after ${b.attempts} attempt(s): ${error.message}`, {
+      this.log.write(failureLevel(error, b.attempts), `${b.records.length} record(s) for ${b.topic}-${b.partition} failed after ${b.attempts} attempt(s): ${error.message}`, {
         clientId: this.clientId, topic: b.topic, partition: b.partition, attempt: b.attempts, records: b.records.length, ...errorFields(error),
       });
     }
@@ -180,6 +183,16 @@ export class Instrumentation {
     }
     this.tracing?.batch(b);
   }
+}
+
+/**
+ * Records that failed for good reach their caller with the error anyway; the log tells more only
+ * when it matters for operations: a fatal error, a delivery timeout, or a failure after retries.
+ */
+function failureLevel(error: Error, attempts: number): LogLevel {
+  if (error instanceof ProducerClosedError) return 'debug';
+  if (isFatal(error)) return 'error';
+  return attempts > 1 || error instanceof ProducerTimeoutError ? 'warn' : 'info';
 }
 
 /** Counts a connection's frames for its broker's metrics (see connectionObserver). */
