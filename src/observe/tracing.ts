@@ -151,15 +151,20 @@ export function resolveTracing(value: unknown, clientId: string, version: string
 }
 
 /**
- * At first use only. In a CommonJS build (and under Jest), through `require`, from the package's
- * own place; in the ES module build, from the app's working directory (import.meta would break
- * the CommonJS build).
+ * At first use only: from the package's own place through `require` in the CommonJS build (and
+ * under Jest), then from the app's working directory (the ES module build, where import.meta
+ * would break the CommonJS build; and linked installs, whose real path is outside the app).
  */
 function loadOtel(): unknown {
-  try {
-    const load = typeof require === 'function' ? require : createRequire(`${process.cwd()}/`);
-    return load('@opentelemetry/api');
-  } catch (e) {
-    throw new ConfigError(`tracing: @opentelemetry/api could not be loaded (${(e as Error).message.split('\n')[0]}): install it (npm install @opentelemetry/api) or pass it as tracing.api`);
+  const loaders = [typeof require === 'function' ? require : undefined, createRequire(`${process.cwd()}/`)];
+  let first: unknown;
+  for (const load of loaders) {
+    if (!load) continue;
+    try {
+      return load('@opentelemetry/api');
+    } catch (e) {
+      first ??= e;
+    }
   }
+  throw new ConfigError(`tracing: @opentelemetry/api could not be loaded (${(first as Error).message.split('\n')[0]}): install it (npm install @opentelemetry/api) or pass it as tracing.api`);
 }
