@@ -12,3 +12,7 @@ export {
   transaction, transactions, type Transaction, type TransactionSendOptions, type TransactionsOptions, type TransactionOutcome,
   type ConsumedPosition, type PositionSelector,
 } from './transaction.ts';
+// The types the stages hand each other, so a pipeline composed by hand type-checks:
+// serialize → OutgoingRecord; reserve, partition → OutgoingRecord; batch, compress, send → BatchOrFailure; results → RecordResult.
+export { isBatch, type BatchOrFailure, type ProducerBatch } from '../src/producer/batch.ts';
+export type { OutgoingRecord } from '../src/producer/record.ts';

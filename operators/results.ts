@@ -1,13 +1,13 @@
 import type { OperatorFunction } from 'rxjs';
 import { isBatch, type BatchOrFailure } from '../src/producer/batch.ts';
-import type { RecordMetadata, RecordResult } from '../src/producer/record.ts';
+import type { ProducerRecord, RecordMetadata, RecordResult } from '../src/producer/record.ts';
 import { forward, operate } from './internal/operate.ts';
 
 /**
  * Turns settled batches (and records that failed before batching) into one result per record:
  * `{ ok: true, metadata }` or `{ ok: false, error, record }`, records of a batch in their order.
  */
-export function results<P, R = unknown>(): OperatorFunction<BatchOrFailure<P>, RecordResult<P, R>> {
+export function results<P, R = ProducerRecord<unknown, unknown, P>>(): OperatorFunction<BatchOrFailure<P>, RecordResult<P, R>> {
   return operate((source, subscriber) =>
     source.subscribe(forward(subscriber, (item: BatchOrFailure<P>) => {
       eachResult<P, R>(item, (metadata) => subscriber.next({ ok: true, metadata }), (error, record) => subscriber.next({ ok: false, error, record }));
