@@ -1,10 +1,10 @@
 import { ReplaySubject, type Observable } from 'rxjs';
+import { ProducerClosedError } from '../cluster/closed.ts';
 import type { BrokerAddress, MetadataUpdate, TopicInfo } from '../cluster/metadata.ts';
 import type { BrokerConnection } from '../network/broker.ts';
 import type { ConnectionObserver } from '../network/connection.ts';
 import type { ProducerBatch } from '../producer/batch.ts';
 import type { HeaderInjector } from '../producer/outgoing.ts';
-import { ProducerClosedError } from '../cluster/closed.ts';
 import { isFatal, ProducerTimeoutError } from '../producer/errors.ts';
 import { batchChannel, connectionChannel, requestChannel, type RequestMessage } from './channels.ts';
 import { errorFields, Log, type Logger, type LogFields, type LogLevel } from './logger.ts';

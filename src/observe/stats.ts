@@ -71,30 +71,25 @@ export class Sensor {
    * never less than all samples but one, so a fresh producer's rate does not spike.
    */
   rate(now: number): number {
-    let sum = 0;
-    let oldest = now;
-    for (const s of this.live(now)) {
-      sum += s.sum;
-      if (s.start < oldest) oldest = s.start;
-    }
-    let elapsed = now - Math.max(oldest, this.born);
-    const full = Math.floor(elapsed / SAMPLE_WINDOW_MS);
-    if (full < SAMPLES - 1) elapsed += (SAMPLES - 1 - full) * SAMPLE_WINDOW_MS;
-    return elapsed <= 0 ? 0 : (sum * 1000) / elapsed;
+    return this.perSecond(now, false);
   }
 
   /** Events per second (a rate of counts rather than of values). */
   countRate(now: number): number {
-    let count = 0;
+    return this.perSecond(now, true);
+  }
+
+  private perSecond(now: number, counts: boolean): number {
+    let total = 0;
     let oldest = now;
     for (const s of this.live(now)) {
-      count += s.count;
+      total += counts ? s.count : s.sum;
       if (s.start < oldest) oldest = s.start;
     }
     let elapsed = now - Math.max(oldest, this.born);
     const full = Math.floor(elapsed / SAMPLE_WINDOW_MS);
     if (full < SAMPLES - 1) elapsed += (SAMPLES - 1 - full) * SAMPLE_WINDOW_MS;
-    return elapsed <= 0 ? 0 : (count * 1000) / elapsed;
+    return elapsed <= 0 ? 0 : (total * 1000) / elapsed;
   }
 
   private *live(now: number): Iterable<Sample> {
