@@ -1,6 +1,6 @@
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import { InvalidRecordError } from '../src/producer/errors.ts';
-import { PartitionChooser, type PartitionerFn, type PartitionerName } from '../src/producer/partitioners.ts';
+import { PartitionChooser, type PartitionerFn, type PartitionerName, type PartitionLoad } from '../src/producer/partitioners.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import { Fifo } from '../src/producer/fifo.ts';
 import type { OutgoingRecord } from '../src/producer/record.ts';
@@ -22,7 +22,11 @@ export interface PartitionOptions {
 export function partition<P>(producer: Producer, options: PartitionOptions = {}): MonoTypeOperatorFunction<OutgoingRecord<P>> {
   const partitioner = options.partitioner ?? producer.config.partitioner;
   return operate((source, subscriber) => {
-    const chooser = typeof partitioner === 'string' ? new PartitionChooser(partitioner, producer.config.batchBytes, options.random) : undefined;
+    const { partitionerAdaptive, partitionerAvailabilityTimeoutMs } = producer.config;
+    const load: PartitionLoad | undefined = partitionerAdaptive
+      ? (topic, available) => producer.sender.partitionLoad(topic, available, partitionerAvailabilityTimeoutMs)
+      : undefined;
+    const chooser = typeof partitioner === 'string' ? new PartitionChooser(partitioner, producer.config.batchBytes, options.random, load) : undefined;
     const custom = typeof partitioner === 'function' ? partitioner : undefined;
     const waiting = new Map<string, Fifo<OutgoingRecord<P>>>();
     // One metadata wait per topic at a time; an answer for an older wait is ignored.

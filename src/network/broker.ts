@@ -32,6 +32,8 @@ export class BrokerConnection {
   readonly nodeId: number;
   readonly connection: Connection;
   private readonly brokerVersions: ReadonlyMap<number, VersionRange>;
+  /** The cluster's finalized features (ApiVersions v3+, KIP-584), e.g. `transaction.version`, and their epoch. */
+  readonly features: FinalizedFeatures;
   private readonly chosen = new Map<number, number>();
   private readonly options: ConnectionOptions;
   /** Until the broker answers a request after the handshake, a closed connection is explained. */
@@ -41,10 +43,11 @@ export class BrokerConnection {
   private closing = false;
   private reauthTimer: NodeJS.Timeout | undefined;
 
-  private constructor(nodeId: number, connection: Connection, brokerVersions: ReadonlyMap<number, VersionRange>, options: ConnectionOptions) {
+  private constructor(nodeId: number, connection: Connection, { versions, features }: Handshake, options: ConnectionOptions) {
     this.nodeId = nodeId;
     this.connection = connection;
-    this.brokerVersions = brokerVersions;
+    this.brokerVersions = versions;
+    this.features = features;
     this.options = options;
     this.receivedAtHandshake = connection.bytesReceived;
     connection.onClose(() => clearTimeout(this.reauthTimer));
@@ -161,12 +164,24 @@ export class BrokerConnection {
   }
 }
 
+export interface FinalizedFeatures {
+  /** -1 when the broker reported none (before ApiVersions v3). */
+  readonly epoch: bigint;
+  /** Each feature's finalized (max) level. */
+  readonly levels: ReadonlyMap<string, number>;
+}
+
+interface Handshake {
+  versions: Map<number, VersionRange>;
+  features: FinalizedFeatures;
+}
+
 /**
  * ApiVersions first, at our highest version. A broker that does not know that version answers
  * UNSUPPORTED_VERSION in the version-0 layout with its own range for ApiVersions (KIP-511), and we
  * ask again at the highest version both speak.
  */
-async function handshake(connection: Connection): Promise<Map<number, VersionRange>> {
+async function handshake(connection: Connection): Promise<Handshake> {
   const api = Apis.apiVersions;
   let version = CLIENT_VERSIONS.get(api.key)!.maxVersion;
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -178,7 +193,9 @@ async function handshake(connection: Connection): Promise<Map<number, VersionRan
       return api.decode(r, refused ? 0 : asked);
     }));
     const versions = new Map(res.apiKeys.map((k) => [k.apiKey, { minVersion: k.minVersion, maxVersion: k.maxVersion }]));
-    if (res.errorCode === ErrorCode.NONE) return versions;
+    if (res.errorCode === ErrorCode.NONE) {
+      return { versions, features: { epoch: res.finalizedFeaturesEpoch, levels: new Map(res.finalizedFeatures.map((f) => [f.name, f.maxVersionLevel])) } };
+    }
     if (res.errorCode !== ErrorCode.UNSUPPORTED_VERSION || !versions.has(api.key) || attempt > 0) {
       throw new KafkaError(res.errorCode, `ApiVersions v${asked} to ${connection.address} failed with error code ${res.errorCode}`);
     }

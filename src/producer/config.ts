@@ -57,6 +57,17 @@ export interface ProducerConfig {
   /** A named partitioner or a function; explicit partitions on records always win. */
   partitioner?: PartitionerName | PartitionerFn<any, any>;
   /**
+   * Adaptive partitioning (KIP-794, Java's partitioner.adaptive.partitioning.enable), default
+   * true: a keyless record's new sticky partition is chosen at random weighted toward partitions
+   * with fewer batches queued, so faster brokers get more of the keyless traffic.
+   */
+  partitionerAdaptive?: boolean;
+  /**
+   * With `partitionerAdaptive`: keyless records avoid a partition whose leader has had batches
+   * waiting and taken none for this long (Java's partitioner.availability.timeout.ms). Default 0: off.
+   */
+  partitionerAvailabilityTimeoutMs?: number;
+  /**
    * TLS (node:tls options, or true for the system's CAs). `ca`, `cert` and `key` are PEM text or
    * Buffers, not file paths: read the files yourself.
    */
@@ -143,6 +154,7 @@ const DEFAULTS = {
   reconnectBackoffMs: 50,
   reconnectBackoffMaxMs: 1000,
   transactionTimeoutMs: 60_000,
+  partitionerAvailabilityTimeoutMs: 0,
 } as const;
 
 /** The broker keeps the metadata of this many batches per producer and partition to spot duplicates. */
@@ -153,7 +165,7 @@ export function resolveConfig(config: ProducerConfig): ResolvedConfig {
   if (!config || !Array.isArray(config.brokers) || config.brokers.length === 0) {
     throw new ConfigError('brokers: give at least one bootstrap address, e.g. ["127.0.0.1:9092"]');
   }
-  const known = new Set([...Object.keys(DEFAULTS), 'brokers', 'acks', 'partitioner', 'tls', 'ssl', 'sasl', 'compression', 'compressionLevel', 'scheduler', 'idempotent', 'transactionalId', 'transport', 'logger', 'tracing']);
+  const known = new Set([...Object.keys(DEFAULTS), 'brokers', 'acks', 'partitioner', 'tls', 'ssl', 'sasl', 'compression', 'compressionLevel', 'scheduler', 'idempotent', 'transactionalId', 'transport', 'partitionerAdaptive', 'logger', 'tracing']);
   for (const key of Object.keys(config)) {
     if (!known.has(key)) throw new ConfigError(`unknown producer setting ${JSON.stringify(key)}`);
   }
@@ -174,6 +186,10 @@ export function resolveConfig(config: ProducerConfig): ResolvedConfig {
   if (typeof r.partitioner === 'string' && !['default', 'murmur2', 'murmur3', 'round-robin'].includes(r.partitioner)) {
     throw new ConfigError(`partitioner: expected 'default', 'murmur2', 'murmur3', 'round-robin' or a function, got ${JSON.stringify(r.partitioner)}`);
   }
+  if (config.partitionerAdaptive !== undefined && typeof config.partitionerAdaptive !== 'boolean') {
+    throw new ConfigError(`partitionerAdaptive: expected true or false, got ${JSON.stringify(config.partitionerAdaptive)}`);
+  }
+  r.partitionerAdaptive = config.partitionerAdaptive ?? true;
   r.tls = resolveTls(config);
   r.sasl = resolveSasl(config.sasl);
   r.scheduler = config.scheduler;

@@ -18,10 +18,19 @@ export type PartitionerFn<K = unknown, V = unknown> = (input: PartitionInput<K, 
 export type PartitionerName = 'default' | 'murmur2' | 'murmur3' | 'round-robin';
 
 /**
+ * The partitions a new sticky choice may take, each with its number of queued batches (see
+ * Sender.partitionLoad): adaptive partitioning (KIP-794) favours the short queues.
+ */
+export type PartitionLoad = (topic: string, available: readonly number[]) => { partitions: readonly number[]; queueSizes: readonly number[] };
+
+/**
  * Chooses partitions for one stream of records. Keyed records hash their key bytes; keyless
  * records stick to one partition until `stickyBytes` have gone to it, then move to another
  * partition at random among those with a leader (KIP-480, with KIP-794's byte-count switch), so
- * keyless traffic forms full batches instead of many small ones.
+ * keyless traffic forms full batches instead of many small ones. With `load` (adaptive
+ * partitioning, KIP-794), the random choice is weighted as the Java client's: a partition with
+ * q queued batches counts (max q + 1 - q) times, and partitions whose leader stopped taking
+ * batches are left out.
  */
 export class PartitionChooser {
   private readonly hash: ((key: Uint8Array) => number) | undefined;
@@ -32,11 +41,14 @@ export class PartitionChooser {
   readonly stickyBytes: number;
   private readonly random: () => number;
 
-  constructor(name: PartitionerName, stickyBytes: number, random: () => number = Math.random) {
+  private readonly load: PartitionLoad | undefined;
+
+  constructor(name: PartitionerName, stickyBytes: number, random: () => number = Math.random, load?: PartitionLoad) {
     this.hash = name === 'murmur3' ? murmur3 : name === 'round-robin' ? undefined : murmur2;
     this.roundRobin = name === 'round-robin';
     this.stickyBytes = stickyBytes;
     this.random = random;
+    this.load = load;
   }
 
   /** `size` is the record's estimated size in its batch, counted toward the sticky switch. */
@@ -45,21 +57,27 @@ export class PartitionChooser {
     if (keyBytes !== null && this.hash) return toPositive(this.hash(keyBytes)) % partitionCount;
     let state = this.sticky.get(topic);
     if (state === undefined || state.partition >= partitionCount) {
-      state = { partition: this.pick(partitionCount, available), bytes: 0 };
+      state = { partition: this.pick(topic, partitionCount, available), bytes: 0 };
       this.sticky.set(topic, state);
     }
     const partition = state.partition;
     state.bytes += size;
     if (state.bytes >= this.stickyBytes) {
-      state.partition = this.pick(partitionCount, available);
+      state.partition = this.pick(topic, partitionCount, available);
       state.bytes = 0;
     }
     return partition;
   }
 
-  private pick(partitionCount: number, available: readonly number[]): number {
+  /** A new sticky partition: runs once per `stickyBytes`, so it may look at every partition. */
+  private pick(topic: string, partitionCount: number, available: readonly number[]): number {
     const r = Math.floor(this.random() * 0x7fffffff);
-    return available.length > 0 ? available[r % available.length] : r % partitionCount;
+    if (available.length === 0) return r % partitionCount;
+    if (this.load) {
+      const { partitions, queueSizes } = this.load(topic, available);
+      if (partitions.length > 0) return weightedChoice(partitions, queueSizes, r);
+    }
+    return available[r % available.length];
   }
 
   private nextRoundRobin(topic: string, partitionCount: number, available: readonly number[]): number {
@@ -67,6 +85,23 @@ export class PartitionChooser {
     this.counters.set(topic, n + 1);
     return available.length > 0 ? available[n % available.length] : n % partitionCount;
   }
+}
+
+/**
+ * `r` (a random non-negative int) picks a partition, each weighted by how much shorter its queue
+ * is than the longest plus one; equal queues make it uniform, as `partitions[r % n]`.
+ */
+export function weightedChoice(partitions: readonly number[], queueSizes: readonly number[], r: number): number {
+  let max = 0;
+  for (const q of queueSizes) if (q > max) max = q;
+  let total = 0;
+  for (const q of queueSizes) total += max + 1 - q;
+  let point = r % total;
+  for (let i = 0; i < partitions.length; i++) {
+    point -= max + 1 - queueSizes[i];
+    if (point < 0) return partitions[i];
+  }
+  return partitions[partitions.length - 1];
 }
 
 /** MurmurHash3 x86 32-bit, seed 0, as a signed int (opt-in: not what Java's client uses). */

@@ -20,6 +20,8 @@ import type { MemoryBudget } from './memory.ts';
 /** What the sender asks of the transaction manager of a transactional producer. */
 export interface TransactionHooks {
   readonly transactionalId: string;
+  /** The open transaction uses transaction version 2 (KIP-890): Produce v12+ adds its partitions. Absent: classic. */
+  readonly transactionV2?: boolean;
   /**
    * Whether a new batch for this partition may go: true once the partition is in the open
    * transaction; false while it is being added (the manager calls `Sender.wake()` when done); an
@@ -73,6 +75,13 @@ export class Sender {
   private readonly drainListeners = new Set<() => void>();
   /** Brokers whose connection is being opened: draining to them waits for it. */
   private readonly connecting = new Set<number>();
+  /**
+   * Per broker with batches waiting for it, since when it has taken none (the later of when they
+   * started waiting and when a request last went to it): a broker that stays so (frozen,
+   * unreachable, at its in-flight limit) is avoided by the adaptive partitioner after
+   * `partitionerAvailabilityTimeoutMs`.
+   */
+  private readonly stalledSince = new Map<number, number>();
 
   /** Virtual time in tests; real timers (and setImmediate for draining) otherwise. */
   private readonly scheduler: SchedulerLike | undefined;
@@ -113,6 +122,26 @@ export class Sender {
   canAccept(topic: string, partition: number): boolean {
     const queue = this.queues.get(`${topic}\0${partition}`);
     return queue === undefined || queue.length === 0;
+  }
+
+  /**
+   * What the adaptive partitioner (KIP-794) weighs a new sticky partition by: of `candidates`
+   * (partitions with a leader), those whose leader took a batch within `availabilityTimeoutMs` (0:
+   * all), each with its number of queued batches. All candidates when none would be left.
+   */
+  partitionLoad(topic: string, candidates: readonly number[], availabilityTimeoutMs: number): { partitions: number[]; queueSizes: number[] } {
+    const partitions: number[] = [];
+    const queueSizes: number[] = [];
+    for (const partition of candidates) {
+      if (availabilityTimeoutMs > 0) {
+        const since = this.stalledSince.get(this.cluster.leader(topic, partition));
+        if (since !== undefined && this.now() - since > availabilityTimeoutMs) continue;
+      }
+      partitions.push(partition);
+      queueSizes.push(this.queues.get(`${topic}\0${partition}`)?.length ?? 0);
+    }
+    if (partitions.length === 0 && candidates.length > 0) return this.partitionLoad(topic, candidates, 0);
+    return { partitions, queueSizes };
   }
 
   /** Calls `listener` whenever partitions may have become free to accept (see canAccept); returns the way to stop. */
@@ -259,6 +288,7 @@ export class Sender {
     if (doomed && this.queues.size > 0) this.failAll(doomed);
     // Partition queues whose head may go now, by the broker leading them.
     const perNode = new Map<number, Fifo<ProducerBatch>[]>();
+    const waiting = new Set<number>();
     let needMetadata = false;
     for (const [key, queue] of this.queues) {
       const head = queue.peek();
@@ -274,6 +304,8 @@ export class Sender {
         nextWakeup = now;
         continue;
       }
+      const leader = this.cluster.leader(head.topic, head.partition);
+      if (leader >= 0) waiting.add(leader);
       if (head.retryAt > now) {
         nextWakeup = Math.min(nextWakeup, head.retryAt, deadline);
         continue;
@@ -282,7 +314,6 @@ export class Sender {
         nextWakeup = Math.min(nextWakeup, deadline);
         continue;
       }
-      const leader = this.cluster.leader(head.topic, head.partition);
       if (leader < 0) {
         needMetadata = true;
         nextWakeup = Math.min(nextWakeup, now + this.config.retryBackoffMs, deadline);
@@ -293,6 +324,8 @@ export class Sender {
       else perNode.set(leader, [queue]);
     }
     if (needMetadata) this.cluster.requestUpdate();
+    for (const nodeId of this.stalledSince.keys()) if (!waiting.has(nodeId)) this.stalledSince.delete(nodeId);
+    for (const nodeId of waiting) if (!this.stalledSince.has(nodeId)) this.stalledSince.set(nodeId, now);
     for (const [nodeId, queues] of perNode) {
       this.drainNode(nodeId, queues, now);
       // Whatever held a head back (a connection, the in-flight limit, its partition being added to
@@ -351,6 +384,7 @@ export class Sender {
         size += bytes;
       }
       if (batches.length === 0) break;
+      this.stalledSince.set(nodeId, now);
       this.produce(conn, batches);
     }
   }
@@ -476,10 +510,11 @@ export class Sender {
     };
     this.inFlightBatches += batches.length;
     if (this.txn) {
-      // Classic transactions (not transaction version 2) cap Produce; see TRANSACTION_V1_MAX_VERSION.
+      // Classic transactions cap Produce (see TRANSACTION_V1_MAX_VERSION); with transaction
+      // version 2, v12+ tells the leader to add the partition to the transaction itself.
       let version: number;
       try {
-        version = Math.min(conn.version(Apis.produce), TRANSACTION_V1_MAX_VERSION[ApiKey.Produce]);
+        version = this.txn.transactionV2 ? conn.version(Apis.produce) : Math.min(conn.version(Apis.produce), TRANSACTION_V1_MAX_VERSION[ApiKey.Produce]);
       } catch (e) {
         this.settle(batches, () => e as Error);
         return;

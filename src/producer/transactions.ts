@@ -51,15 +51,30 @@ const UNCHANGED = new Set<number>([
 /** The previous transaction's markers are still being written; Java retries these quickly. */
 const CONCURRENT_TRANSACTIONS_BACKOFF_MS = 20;
 
+/** The finalized feature that says which transaction protocol the cluster speaks (KIP-890). */
+const TRANSACTION_VERSION = 'transaction.version';
+
 /**
  * The transactional producer's side of the transaction protocol, as the Java client's
- * TransactionManager with classic transactions (not transaction version 2): InitProducerId at
- * start, AddPartitionsToTxn before a partition's first batch, AddOffsetsToTxn and TxnOffsetCommit
- * for consumed offsets, EndTxn once every batch of the transaction is settled. Coordinator errors
- * that may pass are retried with backoff for up to `maxBlockMs`; fencing and authorization errors
- * end the producer.
+ * TransactionManager: InitProducerId at start, then per transaction either
+ * - transaction version 2 (KIP-890), when the cluster's finalized `transaction.version` is 2 or
+ *   more as a transaction begins: partitions join the transaction with their first Produce (v12+,
+ *   the broker adds them), offsets with TxnOffsetCommit v5 alone, and every EndTxn (v5) gives the
+ *   producer its next epoch; or
+ * - classic transactions: AddPartitionsToTxn before a partition's first batch, AddOffsetsToTxn
+ *   before TxnOffsetCommit, and an epoch bump (InitProducerId) only after an abort that spent
+ *   sequence numbers;
+ * and EndTxn once every batch of the transaction is settled. Coordinator errors that may pass are
+ * retried with backoff for up to `maxBlockMs`; fencing and authorization errors end the producer.
  */
 export class TransactionManager implements TransactionHooks {
+  /**
+   * The highest transaction version producers use, whatever the cluster finalized: tests set 1 to
+   * run classic transactions against a broker that offers version 2 (the Java client has no such
+   * setting either).
+   */
+  static maxTransactionVersion = Infinity;
+
   readonly transactionalId: string;
   private readonly cluster: Cluster;
   private readonly config: ResolvedConfig;
@@ -82,6 +97,11 @@ export class TransactionManager implements TransactionHooks {
   private brokerAbort: TransactionTimeoutError | undefined;
   private producerId = -1;
   private epoch = -1;
+  /** The newest finalized features a coordinator connection reported: their epoch and `transaction.version`. */
+  private featuresEpoch = -2n;
+  private clusterTransactionVersion = 0;
+  /** The open transaction uses transaction version 2 (decided when it begins, as Java). */
+  private v2 = false;
   /** Partitions ("topic\0partition") in the open transaction, and those being added. */
   private readonly added = new Set<string>();
   private readonly adding = new Map<string, { topic: string; partition: number }>();
@@ -118,6 +138,11 @@ export class TransactionManager implements TransactionHooks {
 
   get inTransaction(): boolean {
     return this.state === 'inTransaction';
+  }
+
+  /** Produce inside this transaction goes at v12+ and adds its partition (KIP-890). */
+  get transactionV2(): boolean {
+    return this.v2;
   }
 
   /**
@@ -169,6 +194,7 @@ export class TransactionManager implements TransactionHooks {
     this.fencedBy = undefined;
     this.brokerAbort = undefined;
     this.startedAt = Date.now();
+    this.v2 = Math.min(this.clusterTransactionVersion, TransactionManager.maxTransactionVersion) >= 2;
   }
 
   /**
@@ -226,8 +252,10 @@ export class TransactionManager implements TransactionHooks {
       }
       this.commitAttempts = undefined;
       // A coordinator that fenced our epoch itself (the transaction timed out) aborted the
-      // transaction, which it cannot do once a commit landed: then the answer is known.
-      if (error instanceof KafkaError && FENCED.has(error.code) && await this.bumpEpoch().then(() => true, () => false)) {
+      // transaction, which it cannot do once a commit landed: then the answer is known. With
+      // transaction version 2 it says so as INVALID_TXN_STATE (a commit retried on an abort).
+      const aborted = error instanceof KafkaError && (FENCED.has(error.code) || (this.v2 && error.code === ErrorCode.INVALID_TXN_STATE));
+      if (aborted && await this.bumpEpoch().then(() => true, () => false)) {
         this.state = 'ready';
         throw this.timedOut(error.code, 'EndTxn (commit)');
       }
@@ -258,9 +286,12 @@ export class TransactionManager implements TransactionHooks {
     this.check();
     if (offsets.length === 0) return;
     try {
-      await this.request('AddOffsetsToTxn', TRANSACTION_COORDINATOR, this.transactionalId,
-        (conn) => conn.call(Apis.addOffsetsToTxn, { transactionalId: this.transactionalId, producerId: BigInt(this.producerId), producerEpoch: this.epoch, groupId: group.groupId }),
-        (r) => r.errorCode);
+      // Transaction version 2: TxnOffsetCommit v5 adds the group's offsets partition itself.
+      if (!this.v2) {
+        await this.request('AddOffsetsToTxn', TRANSACTION_COORDINATOR, this.transactionalId,
+          (conn) => conn.call(Apis.addOffsetsToTxn, { transactionalId: this.transactionalId, producerId: BigInt(this.producerId), producerEpoch: this.epoch, groupId: group.groupId }),
+          (r) => r.errorCode);
+      }
       this.started = true;
       const topics = new Map<string, Array<{ partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; committedMetadata: string | null }>>();
       for (const o of offsets) {
@@ -270,7 +301,7 @@ export class TransactionManager implements TransactionHooks {
         else topics.set(o.topic, [entry]);
       }
       await this.request('TxnOffsetCommit', GROUP_COORDINATOR, group.groupId, (conn) => {
-        const version = Math.min(conn.version(Apis.txnOffsetCommit), TRANSACTION_V1_MAX_VERSION[ApiKey.TxnOffsetCommit]);
+        const version = this.v2 ? conn.version(Apis.txnOffsetCommit) : Math.min(conn.version(Apis.txnOffsetCommit), TRANSACTION_V1_MAX_VERSION[ApiKey.TxnOffsetCommit]);
         // Generation and member id travel from version 3 (KIP-447); older brokers check neither.
         const member = version >= 3 ? { generationId: group.generationId ?? -1, memberId: group.memberId ?? '', groupInstanceId: group.groupInstanceId ?? null } : {};
         return conn.call(Apis.txnOffsetCommit, {
@@ -289,6 +320,12 @@ export class TransactionManager implements TransactionHooks {
     if (this.abortable) return this.abortable;
     const key = `${topic}\0${partition}`;
     if (this.added.has(key)) return true;
+    if (this.v2) {
+      // The partition leader adds it when the batch arrives; from now on EndTxn is due.
+      this.added.add(key);
+      this.started = true;
+      return true;
+    }
     if (!this.adding.has(key)) {
       this.adding.set(key, { topic, partition });
       this.scheduleAdd();
@@ -328,9 +365,14 @@ export class TransactionManager implements TransactionHooks {
   /** An error inside the open transaction: fatal ones end the producer, the others only this transaction. */
   private failTransaction(error: Error, during: string): Error {
     if (this.fatalError) return this.fatalError;
-    if (error instanceof KafkaError && FATAL_IN_TRANSACTION.has(error.code)) return this.toFatal(error, during);
+    // Transaction version 2: a coordinator that aborted the transaction itself (a timeout) and so
+    // bumped the epoch reads our EndTxn(commit) as a retry of that abort, and refuses the commit
+    // as INVALID_TXN_STATE. Like a refused epoch, only the epoch bump after it tells a timeout
+    // (granted) from a newer producer (fenced).
+    const abortedByCoordinator = this.v2 && during === 'EndTxn (commit)' && error instanceof KafkaError && error.code === ErrorCode.INVALID_TXN_STATE;
+    if (error instanceof KafkaError && FATAL_IN_TRANSACTION.has(error.code) && !abortedByCoordinator) return this.toFatal(error, during);
     let abortable = error;
-    if (error instanceof KafkaError && FENCED.has(error.code)) {
+    if (error instanceof KafkaError && (FENCED.has(error.code) || abortedByCoordinator)) {
       this.epochFenced = true;
       this.fencedBy ??= { code: error.code, during };
       abortable = new TransactionError(error.code, `${during} was refused (${error.message}): the coordinator bumped the epoch of transactional id ${JSON.stringify(this.transactionalId)}, `
@@ -366,12 +408,14 @@ export class TransactionManager implements TransactionHooks {
    */
   private async finishAbort(): Promise<void> {
     try {
+      let bumped = false;
       if (this.started && !this.epochFenced) {
-        await this.endTxn(false).catch((e: unknown) => {
+        bumped = await this.endTxn(false).catch((e: unknown) => {
           if (!this.epochFenced) throw e;
+          return false;
         });
       }
-      if (this.bumpOnAbort || this.epochFenced) await this.bumpEpoch();
+      if ((this.bumpOnAbort && !bumped) || this.epochFenced) await this.bumpEpoch();
       if (this.epochFenced) this.timedOut(this.fencedBy!.code, this.fencedBy!.during);
       this.state = 'ready';
     } catch (e) {
@@ -386,12 +430,20 @@ export class TransactionManager implements TransactionHooks {
     }
   }
 
-  private async endTxn(committed: boolean, attempts?: { mayHaveLanded: boolean }): Promise<void> {
+  /**
+   * Resolves true when the coordinator gave the producer its next epoch (EndTxn v5, transaction
+   * version 2: a retried EndTxn of a finished transaction is answered with it too), so the next
+   * transaction's batches start their sequences again under it.
+   */
+  private async endTxn(committed: boolean, attempts?: { mayHaveLanded: boolean }): Promise<boolean> {
     try {
-      await this.request(committed ? 'EndTxn (commit)' : 'EndTxn (abort)', TRANSACTION_COORDINATOR, this.transactionalId, (conn) => {
-        const version = Math.min(conn.version(Apis.endTxn), TRANSACTION_V1_MAX_VERSION[ApiKey.EndTxn]);
+      const res = await this.request(committed ? 'EndTxn (commit)' : 'EndTxn (abort)', TRANSACTION_COORDINATOR, this.transactionalId, (conn) => {
+        const version = this.v2 ? conn.version(Apis.endTxn) : Math.min(conn.version(Apis.endTxn), TRANSACTION_V1_MAX_VERSION[ApiKey.EndTxn]);
         return conn.call(Apis.endTxn, { transactionalId: this.transactionalId, producerId: BigInt(this.producerId), producerEpoch: this.epoch, committed }, version);
       }, (r) => r.errorCode, attempts);
+      if (res.producerId < 0n) return false;
+      this.setIdentity(Number(res.producerId), res.producerEpoch);
+      return true;
     } catch (e) {
       if (attempts?.mayHaveLanded) throw e;
       throw this.failTransaction(e as Error, committed ? 'EndTxn (commit)' : 'EndTxn (abort)');
@@ -410,6 +462,14 @@ export class TransactionManager implements TransactionHooks {
       return conn.call(Apis.initProducerId, { transactionalId: this.transactionalId, transactionTimeoutMs: this.config.transactionTimeoutMs, producerId: BigInt(this.producerId), producerEpoch: this.epoch });
     }, (r) => r.errorCode);
     this.setIdentity(Number(res.producerId), res.producerEpoch);
+  }
+
+  /** Keeps the newest finalized `transaction.version` any coordinator reported (brokers learn a change at different times). */
+  private noteFeatures(conn: BrokerConnection): void {
+    const { epoch, levels } = conn.features;
+    if (epoch < this.featuresEpoch) return;
+    this.featuresEpoch = epoch;
+    this.clusterTransactionVersion = levels.get(TRANSACTION_VERSION) ?? 0;
   }
 
   private scheduleAdd(): void {
@@ -464,6 +524,7 @@ export class TransactionManager implements TransactionHooks {
       let error: Error;
       try {
         const conn = await this.coordinators.connection(keyType, key);
+        this.noteFeatures(conn);
         let res: Res;
         try {
           res = await send(conn);

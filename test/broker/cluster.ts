@@ -223,6 +223,27 @@ export async function describeTopic(state: ClusterState, topic: string): Promise
   throw new Error(`no running node answered Metadata for ${topic}: ${last?.message}`);
 }
 
+/** The node coordinating `transactionalId`, as a running node answers FindCoordinator. */
+export async function transactionCoordinator(state: ClusterState, transactionalId: string): Promise<number> {
+  let last: Error | undefined;
+  for (const n of state.nodes) {
+    if (!alive(n.javaPid) || frozen(n.javaPid)) continue;
+    let conn: BrokerConnection | undefined;
+    try {
+      conn = await BrokerConnection.open(n.id, { host: '127.0.0.1', port: n.port, clientId: 'kafkarx-test-cluster', connectTimeoutMs: 3000, requestTimeoutMs: 5000, maxInFlight: 1 });
+      const res = await conn.call(Apis.findCoordinator, { keyType: 1, coordinatorKeys: [transactionalId] });
+      const c = res.coordinators[0];
+      if (c?.errorCode === 0) return c.nodeId;
+      last = new Error(`node ${n.id} answered FindCoordinator with error ${c?.errorCode}`);
+    } catch (e) {
+      last = e as Error;
+    } finally {
+      await conn?.close();
+    }
+  }
+  throw new Error(`no running node named the coordinator of ${transactionalId}: ${last?.message}`);
+}
+
 /** The node leading the most partitions of `topic` (the one whose loss hurts most). */
 export async function busiestLeader(state: ClusterState, topic: string): Promise<number> {
   const counts = new Map<number, number>();

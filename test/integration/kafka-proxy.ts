@@ -12,8 +12,9 @@ export interface ProxiedRequest {
   apiKey: number;
   version: number;
   correlationId: number;
-  /** EndTxn only: whether it commits. */
+  /** EndTxn only: whether it commits, and the epoch it names. */
   committed?: boolean;
+  producerEpoch?: number;
 }
 
 /** What becomes of a request's response: passed on, never passed on, or passed on after a delay. */
@@ -100,7 +101,9 @@ export class KafkaProxy {
     if (apiKey === ApiKey.EndTxn) {
       const r = new Reader(frame);
       RequestHeader.decodeRequestHeader(r, flexible(apiKey, version) ? 2 : 1);
-      request.committed = EndTxn.decodeEndTxnRequest(r, version).committed;
+      const endTxn = EndTxn.decodeEndTxnRequest(r, version);
+      request.committed = endTxn.committed;
+      request.producerEpoch = endTxn.producerEpoch;
     }
     return request;
   }

@@ -1,6 +1,7 @@
 import { concat, from, lastValueFrom, throwError, toArray } from 'rxjs';
 import { createProducer, isFatal, TransactionOutcomeUnknownError, type Producer, type ProducerConfig } from 'kafkarx';
 import { ApiKey } from '../../src/protocol/messages/index.ts';
+import { TransactionManager } from '../../src/producer/transactions.ts';
 import { bootstrap, consumeWithConsoleConsumer, createTopic, uniqueTopic } from '../broker/reference.ts';
 import { KafkaProxy } from './kafka-proxy.ts';
 
@@ -15,6 +16,9 @@ async function proxied(overrides: Partial<ProducerConfig>): Promise<{ proxy: Kaf
   producers.push(p);
   return { proxy, p };
 }
+afterEach(() => {
+  TransactionManager.maxTransactionVersion = Infinity;
+});
 afterAll(async () => {
   await Promise.all(producers.map((p) => p.close().catch(() => undefined)));
   await Promise.all(proxies.map((p) => p.close()));
@@ -107,7 +111,9 @@ test('a commit answered only after requestTimeoutMs is retried, confirmed and re
   expect(await committedValues(topic, 5)).toEqual(records(topic, 'c', 5).map((r) => r.value).sort());
 }, 60_000);
 
-test('AddPartitionsToTxn never answered: the transaction fails within maxBlockMs and settles, and the next one commits', async () => {
+test('AddPartitionsToTxn never answered (classic transactions): the transaction fails within maxBlockMs and settles, and the next one commits', async () => {
+  // Transaction version 2 sends no AddPartitionsToTxn: hold the producer to classic transactions.
+  TransactionManager.maxTransactionVersion = 1;
   const topic = uniqueTopic('txn-lost-add');
   await createTopic(topic, { partitions: 3 });
   const { proxy, p } = await proxied({ transactionalId: uniqueTopic('tx-lost-add'), requestTimeoutMs: 1000, maxBlockMs: 3000 });

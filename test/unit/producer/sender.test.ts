@@ -279,6 +279,16 @@ describe('idempotence', () => {
     expect(failures).toEqual([]);
   });
 
+  test('with transaction version 2 a transactional batch goes at once (the leader adds its partition), in Produce v12', async () => {
+    const hooks: TransactionHooks = { transactionalId: 'tx', transactionV2: true, admit: () => true, batchFailed: () => undefined, doomed: () => undefined };
+    const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, hooks);
+    sender.setProducerId(9, 4);
+    sender.enqueue(oneBatch(0), { done: () => undefined });
+    await advance(scheduler, 50);
+    expect(broker.sends).toHaveLength(1);
+    expect(broker.sends[0]).toMatchObject({ transactionalId: 'tx', version: 12, batches: [{ producerId: 9, epoch: 4, sequence: 0, transactional: true }] });
+  });
+
   test('a transactional batch that may not go (no open transaction) fails without being sent', async () => {
     const refusal = new Error('no open transaction');
     const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, { transactionalId: 'tx', admit: () => refusal, batchFailed: () => undefined, doomed: () => undefined });
