@@ -102,6 +102,7 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}): Operat
       }
       entry.batch.records.push(record);
       entry.batch.reservedBytes += record.reserved;
+      if (record.size > entry.batch.largestRecord) entry.batch.largestRecord = record.size;
       if (entry.batch.builder.isFull(batchBytes)) emit(entry);
     }, () => {
       emitAll();

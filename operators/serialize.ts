@@ -1,5 +1,5 @@
 import type { OperatorFunction } from 'rxjs';
-import { serializeRecord } from '../src/producer/outgoing.ts';
+import { serializeRecord, type HeaderInjector } from '../src/producer/outgoing.ts';
 import type { OutgoingRecord, ProducerRecord } from '../src/producer/record.ts';
 import { raw, type RawValue, type Serializer } from '../src/producer/serializers.ts';
 import { forward, operate } from './internal/operate.ts';
@@ -11,6 +11,8 @@ export interface SerializeOptions<K, V> {
   value?: Serializer<V>;
   /** Clock for records without a timestamp; tests pass a scheduler's `now`. */
   now?: () => number;
+  /** Adds headers to each serialized record; toKafka() passes the producer's trace context (tracing.propagate). */
+  inject?: HeaderInjector;
 }
 
 /**
@@ -25,7 +27,7 @@ export function serialize<K = RawValue, V = RawValue, P = unknown>(options: Seri
     // Streams mostly write to a handful of topics: check each name once, not once per record.
     const legal = new Set<string>();
     return source.subscribe(forward(subscriber, (record: ProducerRecord<K, V, P>) => {
-      subscriber.next(serializeRecord(record, keySerializer, valueSerializer, now, legal));
+      subscriber.next(serializeRecord(record, keySerializer, valueSerializer, now, legal, options.inject));
     }));
   });
 }

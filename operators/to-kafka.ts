@@ -51,7 +51,7 @@ export function toKafka<K, V, P>(producer: Producer, options: ToKafkaOptions<K, 
 /** toKafka's pipeline without the transactional check: a transaction's `tx.send()` is the same. */
 export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOptions<K, V>): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>> {
   if (!options.scheduler && producer.config.scheduler) options = { ...options, scheduler: producer.config.scheduler };
-  const serialized = serialize<K, V, P>({ ...options, now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined) });
+  const serialized = serialize<K, V, P>({ ...options, now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined), inject: producer.config.instrumentation.headerInjector });
   const stages = sendStages<P>(producer, options);
   const resultsMode = options.errorMode === 'results';
   return (source) => defer(() => {

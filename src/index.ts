@@ -24,6 +24,10 @@ export { UnsupportedVersionError } from './protocol/errors.ts';
 export { BrokerProtocolError } from './network/protocol-error.ts';
 export { UnknownPartitionError, MetadataTimeoutError } from './cluster/metadata.ts';
 export type { CompressionName } from './codec/types.ts';
+export type { Logger, LogFields } from './observe/logger.ts';
+export type { MetricsSnapshot, ProducerMetricName, TopicMetricName, NodeMetricName } from './observe/metrics.ts';
+export type { TracingConfig } from './observe/tracing.ts';
+export type { ConnectionMessage, BatchMessage, RequestMessage } from './observe/channels.ts';
 
 /**
  * A producer whose `send()` shares batches across calls, through the same operators as

@@ -4,6 +4,7 @@ import { BrokerConnection } from '../network/broker.ts';
 import type { ConnectionOptions, Transport } from '../network/connection.ts';
 import { AuthenticationError } from '../network/errors.ts';
 import type { SaslMechanism } from '../network/sasl/mechanism.ts';
+import type { Instrumentation } from '../observe/instrumentation.ts';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 import type { ProduceResponse } from '../protocol/messages/produce.ts';
 import { ProducerClosedError } from './closed.ts';
@@ -23,6 +24,8 @@ export interface ClusterOptions {
   reconnectBackoffMs: number;
   reconnectBackoffMaxMs: number;
   transport?: Transport;
+  /** Told of connections and metadata changes (absent in tests that need none). */
+  instrumentation?: Instrumentation;
 }
 
 interface Waiter {
@@ -269,6 +272,7 @@ export class Cluster {
       connectTimeoutMs: this.opts.connectTimeoutMs, requestTimeoutMs: this.opts.requestTimeoutMs, maxInFlight: this.opts.maxInFlight,
       signal: this.closing.signal,
       transport: this.opts.transport,
+      observer: this.opts.instrumentation?.connectionObserver(nodeId, key),
     };
     const attempt = BrokerConnection.open(nodeId, options);
     this.opening.add(attempt);
@@ -277,10 +281,12 @@ export class Cluster {
       // close() came while the handshake ran: the abort has closed it.
       if (this.closed) throw new ProducerClosedError();
       this.backoff.delete(key);
+      this.opts.instrumentation?.connected(c, state?.failures ?? 0);
       return c;
     } catch (e) {
       if (this.closed) throw new ProducerClosedError();
       const failures = (state?.failures ?? 0) + 1;
+      this.opts.instrumentation?.connectFailed(nodeId, key, e as Error, failures);
       const delay = Math.min(this.opts.reconnectBackoffMaxMs, this.opts.reconnectBackoffMs * 2 ** (failures - 1));
       this.backoff.set(key, { failures, until: Date.now() + jitter(delay) });
       throw e;
@@ -304,6 +310,7 @@ export class Cluster {
           failures = 0;
         } catch (e) {
           failures++;
+          this.opts.instrumentation?.metadataFailed(e as Error, failures);
           if (e instanceof AuthenticationError) {
             this.failWaiters(e);
             // Asking again would only repeat the refusal: wait until something asks for metadata.
@@ -330,6 +337,7 @@ export class Cluster {
     this.ageTimer = setTimeout(() => this.requestUpdate(), this.opts.metadataMaxAgeMs);
     // A producer left open must not keep the process alive just to refresh metadata.
     this.ageTimer.unref();
+    this.opts.instrumentation?.metadata(update, this.brokers, this.topics);
     this.brokers.clear();
     for (const b of update.brokers) this.brokers.set(b.nodeId, b);
     for (const nodeId of [...this.connections.keys()]) {

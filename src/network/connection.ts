@@ -23,6 +23,13 @@ export interface ConnectionOptions {
   signal?: AbortSignal;
   /** Opens the byte stream instead of TCP/TLS: for tests (kafkarx/testing). */
   transport?: Transport;
+  /** Hears of each frame written and read (the producer's network metrics). */
+  observer?: ConnectionObserver;
+}
+
+export interface ConnectionObserver {
+  written(bytes: number): void;
+  read(bytes: number): void;
 }
 
 /**
@@ -287,6 +294,7 @@ export class Connection {
     }
     w.patchInt32(sizeAt, w.length - 4);
     const frame = w.detach();
+    this.opts.observer?.written(frame.length);
     if (!request.decode) {
       this.socket.write(frame, (e) => (e ? reject(networkError(`writing ${request.name} to ${this.address} failed: ${e.message}`)) : resolve(undefined)));
       return;
@@ -388,6 +396,7 @@ export class Connection {
     }
     this.inFlight.shift();
     clearTimeout(pending.timer);
+    this.opts.observer?.read(frame.length + 4);
     let response: unknown;
     try {
       const r = new Reader(frame, 4);

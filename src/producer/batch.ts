@@ -53,6 +53,8 @@ export class ProducerBatch<P = unknown> {
 
   /** Bytes its records hold in the producer's memory budget, given back once when it settles. */
   reservedBytes = 0;
+  /** The size of its largest record (for the record-size-max metric), kept as records are added. */
+  largestRecord = 0;
 }
 
 export interface BatchOwner<P = unknown> {

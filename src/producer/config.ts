@@ -8,6 +8,10 @@ import type { SaslMechanism } from '../network/sasl/mechanism.ts';
 import { oauthbearer, type OauthBearerTokenProvider } from '../network/sasl/oauthbearer.ts';
 import { plain } from '../network/sasl/plain.ts';
 import { scram } from '../network/sasl/scram.ts';
+import { Instrumentation } from '../observe/instrumentation.ts';
+import { resolveLogger, type Logger } from '../observe/logger.ts';
+import { resolveTracing, type TracingConfig } from '../observe/tracing.ts';
+import { VERSION } from '../version.ts';
 import { ConfigError } from './errors.ts';
 import type { PartitionerFn, PartitionerName } from './partitioners.ts';
 
@@ -104,9 +108,24 @@ export interface ProducerConfig {
    * `new FakeKafka().transport` from kafkarx/testing. Everything above the connection is unchanged.
    */
   transport?: Transport;
+  /**
+   * Where kafkarx logs: any object with debug, info, warn and error methods taking
+   * `(message, fields)` (console, winston; pino through a small adapter, see the README). Fields
+   * are structured (clientId, broker, address, topic, partition, attempt, error) and never hold
+   * credentials. Default: warnings and errors to the console; null: silent.
+   */
+  logger?: Logger | null;
+  /**
+   * OpenTelemetry spans through @opentelemetry/api (an optional peer dependency, loaded only when
+   * this is set): a span per batch, and with `propagate` the trace context in each record's
+   * headers. Default: off.
+   */
+  tracing?: boolean | TracingConfig;
 }
 
-export interface ResolvedConfig extends Required<Omit<ProducerConfig, 'tls' | 'ssl' | 'sasl' | 'acks' | 'partitioner' | 'compressionLevel' | 'scheduler' | 'transactionalId' | 'transport'>> {
+export interface ResolvedConfig extends Required<Omit<ProducerConfig, 'tls' | 'ssl' | 'sasl' | 'acks' | 'partitioner' | 'compressionLevel' | 'scheduler' | 'transactionalId' | 'transport' | 'logger' | 'tracing'>> {
+  /** The producer's logging, metrics, diagnostics channels and tracing, built from `logger` and `tracing`. */
+  instrumentation: Instrumentation;
   transport: Transport | undefined;
   transactionalId: string | null;
   scheduler: SchedulerLike | undefined;
@@ -146,7 +165,7 @@ export function resolveConfig(config: ProducerConfig): ResolvedConfig {
   if (!config || !Array.isArray(config.brokers) || config.brokers.length === 0) {
     throw new ConfigError('brokers: give at least one bootstrap address, e.g. ["127.0.0.1:9092"]');
   }
-  const known = new Set([...Object.keys(DEFAULTS), 'brokers', 'acks', 'partitioner', 'tls', 'ssl', 'sasl', 'compression', 'compressionLevel', 'scheduler', 'idempotent', 'transactionalId', 'transport', 'partitionerAdaptive']);
+  const known = new Set([...Object.keys(DEFAULTS), 'brokers', 'acks', 'partitioner', 'tls', 'ssl', 'sasl', 'compression', 'compressionLevel', 'scheduler', 'idempotent', 'transactionalId', 'transport', 'partitionerAdaptive', 'logger', 'tracing']);
   for (const key of Object.keys(config)) {
     if (!known.has(key)) throw new ConfigError(`unknown producer setting ${JSON.stringify(key)}`);
   }
@@ -190,6 +209,7 @@ export function resolveConfig(config: ProducerConfig): ResolvedConfig {
   }
   if (r.retryBackoffMaxMs < r.retryBackoffMs) r.retryBackoffMaxMs = r.retryBackoffMs;
   resolveIdempotence(config, r);
+  r.instrumentation = new Instrumentation(r.clientId, resolveLogger(config.logger), resolveTracing(config.tracing, r.clientId, VERSION));
   return r;
 }
 

@@ -6,7 +6,8 @@
 export class MemoryBudget {
   readonly limit: number;
   private usedBytes = 0;
-  private readonly waiters: Array<{ bytes: number; grant: () => void }> = [];
+  private readonly waiters: Array<{ bytes: number; grant: () => void; since: bigint }> = [];
+  private waitedNs = 0n;
   private readonly roomListeners: Array<() => void> = [];
 
   constructor(limit: number) {
@@ -15,6 +16,19 @@ export class MemoryBudget {
 
   get used(): number {
     return this.usedBytes;
+  }
+
+  /** Records waiting for room (Java's waiting-threads). */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  /** Time records have waited for room, in ns, since the start (Java's bufferpool-wait-time-ns-total). */
+  get waitTimeNs(): number {
+    const now = process.hrtime.bigint();
+    let total = this.waitedNs;
+    for (const w of this.waiters) total += now - w.since;
+    return Number(total);
   }
 
   /** Takes `bytes` now if they fit and nobody waits ahead; the caller must release them later. */
@@ -29,13 +43,14 @@ export class MemoryBudget {
    * `granted` runs once the bytes are reserved.
    */
   wait(bytes: number, granted: () => void): () => void {
-    const waiter = { bytes, grant: granted };
+    const waiter = { bytes, grant: granted, since: process.hrtime.bigint() };
     this.waiters.push(waiter);
     this.serve();
     return () => {
       const i = this.waiters.indexOf(waiter);
       if (i !== -1) {
         this.waiters.splice(i, 1);
+        this.waitedNs += process.hrtime.bigint() - waiter.since;
         this.serve();
       }
     };
@@ -62,6 +77,7 @@ export class MemoryBudget {
     while (this.waiters.length > 0 && this.usedBytes + this.waiters[0].bytes <= this.limit) {
       const w = this.waiters.shift()!;
       this.usedBytes += w.bytes;
+      this.waitedNs += process.hrtime.bigint() - w.since;
       w.grant();
     }
     if (this.hasRoom && this.roomListeners.length > 0) {

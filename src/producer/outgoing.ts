@@ -6,12 +6,15 @@ import { InvalidRecordError, SerializationError } from './errors.ts';
 import { OutgoingRecord, type Headers, type ProducerRecord } from './record.ts';
 import type { Serializer } from './serializers.ts';
 
+/** Adds headers to a serialized record: the trace context, with `tracing: { propagate: true }`. */
+export type HeaderInjector = (topic: string, headers: readonly RecordHeader[]) => readonly RecordHeader[];
+
 /**
  * One record checked and turned into bytes, or failed with the error that names what is wrong.
  * The serialize operator and `producer.send()` both use it, so they accept and refuse the same.
  * `legal` caches topic names already checked.
  */
-export function serializeRecord<K, V, P>(record: ProducerRecord<K, V, P>, keySerializer: Serializer<K>, valueSerializer: Serializer<V>, now: () => number, legal: Set<string>): OutgoingRecord<P> {
+export function serializeRecord<K, V, P>(record: ProducerRecord<K, V, P>, keySerializer: Serializer<K>, valueSerializer: Serializer<V>, now: () => number, legal: Set<string>, inject?: HeaderInjector): OutgoingRecord<P> {
   if (record === null || typeof record !== 'object') {
     return OutgoingRecord.failed(record, String(record), new InvalidRecordError(`a record must be an object with topic and value, got ${record === null ? 'null' : typeof record}`));
   }
@@ -57,6 +60,7 @@ export function serializeRecord<K, V, P>(record: ProducerRecord<K, V, P>, keySer
   } catch (e) {
     return OutgoingRecord.failed(record, topic, new SerializationError({ topic }, 'header', (e as Error).message, { cause: e }), record.passthrough);
   }
+  if (inject) headers = inject(topic, headers);
   const size = recordBatchSizeUpperBound(key, value, headers) - RECORD_BATCH_OVERHEAD;
   return new OutgoingRecord(topic, partition, key, value, headers, timestamp, record.passthrough, record, size);
 }

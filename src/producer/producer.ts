@@ -1,4 +1,5 @@
-import { Subject, type Observable, type ObservableInput, type Subscription } from 'rxjs';
+import { asyncScheduler, interval, map, Subject, takeUntil, type Observable, type ObservableInput, type SchedulerLike, type Subscription } from 'rxjs';
+import type { MetricsSnapshot } from '../observe/metrics.ts';
 import type { Transaction } from '../../operators/transaction.ts';
 import { Cluster } from '../cluster/cluster.ts';
 import { RecordBatchBuilderPool } from '../record/batch-builder.ts';
@@ -132,7 +133,7 @@ export class Producer {
       const deferred: Deferred = { resolve: resolve as Deferred['resolve'], reject, passthrough: isObject ? record.passthrough : undefined };
       // The deferred rides as the passthrough, so the record's result finds its promise.
       const carried = isObject ? { ...record, passthrough: deferred } : (record as ProducerRecord<K, V, Deferred>);
-      const outgoing = serializeRecord(carried, serializers.key ?? (RAW as Serializer<K>), serializers.value ?? (RAW as Serializer<V>), this.now, this.legalTopics);
+      const outgoing = serializeRecord(carried, serializers.key ?? (RAW as Serializer<K>), serializers.value ?? (RAW as Serializer<V>), this.now, this.legalTopics, this.config.instrumentation.headerInjector);
       if (outgoing.error) {
         reject(outgoing.error);
         return;
@@ -186,8 +187,28 @@ export class Producer {
       await this.cluster.close();
       // Its InitProducerId fails at once now; ready() callers hear so before close() resolves.
       await this.transactions?.initialize().catch(() => undefined);
+      this.config.instrumentation.close();
     })();
     return this.closing;
+  }
+
+  /**
+   * The producer's metrics now, with the Java producer's names and meanings: `producer` (Java's
+   * producer-metrics group), `topics` (producer-topic-metrics) and `nodes` (producer-node-metrics).
+   */
+  metrics(): MetricsSnapshot {
+    return this.config.instrumentation.snapshot(this.memory);
+  }
+
+  /**
+   * A metrics snapshot every `intervalMs` (on `scheduler`; RxJS's asyncScheduler by default),
+   * completing when the producer closes.
+   */
+  metrics$(intervalMs: number, scheduler: SchedulerLike = asyncScheduler): Observable<MetricsSnapshot> {
+    if (typeof intervalMs !== 'number' || !Number.isFinite(intervalMs) || intervalMs <= 0) {
+      throw new RangeError(`metrics$: intervalMs must be a number of milliseconds > 0, got ${String(intervalMs)}`);
+    }
+    return interval(intervalMs, scheduler).pipe(map(() => this.metrics()), takeUntil(this.config.instrumentation.closed$));
   }
 
   /** A stream registers here so `close()` can end it: it stops reading and ends with `error`. */

@@ -519,20 +519,20 @@ export class Sender {
         this.settle(batches, () => e as Error);
         return;
       }
-      conn.call(Apis.produce, request, version).then(
+      this.config.instrumentation.produce(conn, batches, () => conn.call(Apis.produce, request, version)).then(
         (res) => this.settle(batches, this.lookup(res)),
         (e: Error) => this.settle(batches, () => e),
       );
       return;
     }
     if (this.config.acks === 0) {
-      conn.send(Apis.produce, request).then(
+      this.config.instrumentation.produce(conn, batches, () => conn.send(Apis.produce, request)).then(
         () => this.settle(batches, () => undefined),
         (e: Error) => this.settle(batches, () => e),
       );
       return;
     }
-    conn.call(Apis.produce, request).then(
+    this.config.instrumentation.produce(conn, batches, () => conn.call(Apis.produce, request)).then(
       (res) => this.settle(batches, this.lookup(res)),
       (e: Error) => this.settle(batches, () => e),
     );
@@ -579,6 +579,7 @@ export class Sender {
       if (verdict === RETRY && retryAt < b.createdAt + this.config.deliveryTimeoutMs) {
         b.retryAt = retryAt;
         b.lastError = error;
+        this.config.instrumentation.retried(b, error);
         this.requeue(b);
       } else {
         this.fail(b, error);
@@ -605,6 +606,7 @@ export class Sender {
         part.builder.append(record.timestamp, record.key, record.value, record.headers);
         part.records.push(record);
         part.reservedBytes += record.reserved;
+        if (record.size > part.largestRecord) part.largestRecord = record.size;
       }
       if (codec) part.builder.close(codec.id, (data) => codec.compress(data));
       else part.builder.close();
@@ -668,6 +670,7 @@ export class Sender {
       b.error = b.lastError && error instanceof ProducerTimeoutError ? withCause(error, b.lastError) : error;
     }
     const owner = b.owner;
+    this.config.instrumentation.settled(b);
     this.release(b);
     owner?.done(b);
   }

@@ -137,6 +137,8 @@ export class RecordBatchBuilder {
   /** crc32cShift of the records' length, computed on the first re-stamp; -1 until then. */
   private recordsShift = -1;
   private wire: Buffer | null = null;
+  /** End of the uncompressed records, kept when the batch is closed (for compression metrics). */
+  private rawSize = 0;
   private readonly keyCache: (string | null)[] = new Array<string | null>(KEY_CACHE_SLOTS).fill(null);
   private readonly keyCacheLength = new Int32Array(KEY_CACHE_SLOTS);
   private readonly keyCacheBytes = new Uint8Array(KEY_CACHE_SLOTS * KEY_CACHE_BYTES);
@@ -183,6 +185,11 @@ export class RecordBatchBuilder {
   /** Size of the batch as it stands: exact once closed, and before that the uncompressed size. */
   get sizeInBytes(): number {
     return this.pos;
+  }
+
+  /** Size of the batch before compression (the same as sizeInBytes for an open or uncompressed batch). */
+  get uncompressedSizeInBytes(): number {
+    return this.codec === OPEN ? this.pos : this.rawSize;
   }
 
   /** Predicted size of the closed batch: the uncompressed size scaled by compressionRatio. */
@@ -361,6 +368,7 @@ export class RecordBatchBuilder {
     if (this.codec !== OPEN) throw new Error('record batch is closed');
     if (this.count === 0) throw new Error('record batch has no records');
     if ((codec & Attribute.COMPRESSION_MASK) !== codec) throw new RangeError(`invalid compression codec ${codec}`);
+    this.rawSize = this.pos;
     if (compressed !== null) {
       const end = RECORD_BATCH_OVERHEAD + compressed.length;
       if (end > this.buf.length) this.grow(end, RECORD_BATCH_OVERHEAD);

@@ -33,3 +33,14 @@ test('npm run demo streams its event flow and prints a summary with per-partitio
   expect(offsets).toHaveLength(6);
   expect(offsets.reduce((a, b) => a + b, 0)).toBe(20_000);
 }, 120_000);
+
+test('examples/prometheus.ts exports the metrics through prom-client: record-send-total is the 1,000 records it sent', async () => {
+  const topic = uniqueTopic('prometheus');
+  const { code, stdout, stderr } = await run('examples/prometheus.ts', { METRICS_TOPIC: topic });
+  expect(stderr).toBe('');
+  expect(code).toBe(0);
+  expect(stdout).toContain('kafkarx_producer_record_send_total{client_id="prometheus-example"} 1000\n');
+  expect(stdout).toContain(`kafkarx_producer_topic_record_send_total{client_id="prometheus-example",topic="${topic}"} 1000\n`);
+  expect(stdout).toMatch(/^kafkarx_producer_node_request_total\{client_id="prometheus-example",node_id="node-\d+"\} \d+$/m);
+  expect(stdout).toMatch(/^# TYPE kafkarx_producer_buffer_available_bytes gauge$/m);
+}, 60_000);

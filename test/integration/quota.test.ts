@@ -47,6 +47,11 @@ test(`${RECORDS} records of ${RECORD_BYTES / 1024} KiB under a ${QUOTA / 1024} K
   const throttled = throttles.reduce((a, b) => a + b, 0);
   console.log(`quota ${QUOTA} B/s: ${bytes} bytes in ${elapsed} ms (${Math.round(rate)} B/s); ${throttles.length} throttled answers, ${throttled} ms of throttle in all`);
   expect(throttles.length).toBeGreaterThan(0);
+  // The producer's metrics heard the same throttle times (Java's produce-throttle-time-avg/-max).
+  const metrics = producer.metrics().producer;
+  expect(metrics['produce-throttle-time-max']).toBe(Math.max(...throttles));
+  expect(metrics['produce-throttle-time-avg']).toBeGreaterThan(0);
+  expect(metrics['record-send-total']).toBe(RECORDS);
   // The broker measures a client's rate over at least 10 one-second windows (quota.window.num 11),
   // so the first 10 s worth of quota pass at once; the rest goes at the quota.
   const shaped = (bytes - 10 * QUOTA) / QUOTA * 1000;
