@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import zlib from 'node:zlib';
+import * as zlib from 'node:zlib';
 import * as pako from 'pako';
 import { asBuffer } from './bytes.ts';
 import { GZIP_LEVELS, levelIn } from './levels.ts';

@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import zlib from 'node:zlib';
+import * as zlib from 'node:zlib';
 import * as fzstd from 'fzstd';
 import { asBuffer } from './bytes.ts';
 import { ZSTD_LEVELS, levelIn } from './levels.ts';

@@ -1,4 +1,4 @@
-import diagnostics from 'node:diagnostics_channel';
+import * as diagnostics from 'node:diagnostics_channel';
 
 /**
  * node:diagnostics_channel channels, the hooks APM tools subscribe to. Messages are published only
