@@ -5,13 +5,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { BrokerConnection } from '../../src/network/broker.ts';
 import { Apis } from '../../src/network/apis.ts';
 import { ensureKafkaJars, tail } from './jars.ts';
 import { runJavaToolAsync } from './java.ts';
-import { freePorts } from './local.ts';
+import { canConnect, freePorts, sleep } from './local.ts';
 import { workDir } from './paths.ts';
 
 export interface ClusterNode {
@@ -202,46 +201,45 @@ export interface PartitionState {
   isr: number[];
 }
 
-/** The topic's partitions as a running node answers our own Metadata request. */
-export async function describeTopic(state: ClusterState, topic: string): Promise<PartitionState[]> {
+/**
+ * Asks each running (not frozen) node in turn, over a connection of our own, until one gives an
+ * answer; `ask` throws when a node's answer will not do.
+ */
+async function askRunningNode<T>(state: ClusterState, what: string, ask: (conn: BrokerConnection, nodeId: number) => Promise<T>): Promise<T> {
   let last: Error | undefined;
   for (const n of state.nodes) {
     if (!alive(n.javaPid) || frozen(n.javaPid)) continue;
     let conn: BrokerConnection | undefined;
     try {
       conn = await BrokerConnection.open(n.id, { host: '127.0.0.1', port: n.port, clientId: 'kafkarx-test-cluster', connectTimeoutMs: 3000, requestTimeoutMs: 5000, maxInFlight: 1 });
-      const res = await conn.call(Apis.metadata, { topics: [{ name: topic }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
-      const t = res.topics.find((x) => x.name === topic);
-      if (!t || t.errorCode !== 0) throw new Error(`node ${n.id} has no metadata for ${topic} (error ${t?.errorCode})`);
-      return t.partitions.map((p) => ({ partition: p.partitionIndex, leader: p.leaderId, isr: [...p.isrNodes] })).sort((a, b) => a.partition - b.partition);
+      return await ask(conn, n.id);
     } catch (e) {
       last = e as Error;
     } finally {
       await conn?.close();
     }
   }
-  throw new Error(`no running node answered Metadata for ${topic}: ${last?.message}`);
+  throw new Error(`no running node ${what}: ${last?.message}`);
+}
+
+/** The topic's partitions as a running node answers our own Metadata request. */
+export function describeTopic(state: ClusterState, topic: string): Promise<PartitionState[]> {
+  return askRunningNode(state, `answered Metadata for ${topic}`, async (conn, nodeId) => {
+    const res = await conn.call(Apis.metadata, { topics: [{ name: topic }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    const t = res.topics.find((x) => x.name === topic);
+    if (!t || t.errorCode !== 0) throw new Error(`node ${nodeId} has no metadata for ${topic} (error ${t?.errorCode})`);
+    return t.partitions.map((p) => ({ partition: p.partitionIndex, leader: p.leaderId, isr: [...p.isrNodes] })).sort((a, b) => a.partition - b.partition);
+  });
 }
 
 /** The node coordinating `transactionalId`, as a running node answers FindCoordinator. */
-export async function transactionCoordinator(state: ClusterState, transactionalId: string): Promise<number> {
-  let last: Error | undefined;
-  for (const n of state.nodes) {
-    if (!alive(n.javaPid) || frozen(n.javaPid)) continue;
-    let conn: BrokerConnection | undefined;
-    try {
-      conn = await BrokerConnection.open(n.id, { host: '127.0.0.1', port: n.port, clientId: 'kafkarx-test-cluster', connectTimeoutMs: 3000, requestTimeoutMs: 5000, maxInFlight: 1 });
-      const res = await conn.call(Apis.findCoordinator, { keyType: 1, coordinatorKeys: [transactionalId] });
-      const c = res.coordinators[0];
-      if (c?.errorCode === 0) return c.nodeId;
-      last = new Error(`node ${n.id} answered FindCoordinator with error ${c?.errorCode}`);
-    } catch (e) {
-      last = e as Error;
-    } finally {
-      await conn?.close();
-    }
-  }
-  throw new Error(`no running node named the coordinator of ${transactionalId}: ${last?.message}`);
+export function transactionCoordinator(state: ClusterState, transactionalId: string): Promise<number> {
+  return askRunningNode(state, `named the coordinator of ${transactionalId}`, async (conn, nodeId) => {
+    const res = await conn.call(Apis.findCoordinator, { keyType: 1, coordinatorKeys: [transactionalId] });
+    const c = res.coordinators[0];
+    if (c?.errorCode !== 0) throw new Error(`node ${nodeId} answered FindCoordinator with error ${c?.errorCode}`);
+    return c.nodeId;
+  });
 }
 
 /** The node leading the most partitions of `topic` (the one whose loss hurts most). */
@@ -347,12 +345,3 @@ function frozen(pid: number): boolean {
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect({ host: '127.0.0.1', port });
-    sock.once('connect', () => { sock.destroy(); resolve(true); });
-    sock.once('error', () => resolve(false));
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -155,7 +155,8 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** Whether 127.0.0.1:port accepts a TCP connection now (a broker opens its port once ready). */
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = connect({ host: '127.0.0.1', port });
     sock.once('connect', () => { sock.destroy(); resolve(true); });
@@ -163,7 +164,7 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function brokerRunning(pgid: number): boolean {
   return existsSync(`/proc/${pgid}`) && signalGroup(pgid, 0);
