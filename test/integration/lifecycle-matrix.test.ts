@@ -1,5 +1,5 @@
 // The lifecycle matrix: each start-up stage × each way a stream can end, against the real broker
-// behind a proxy that stops the producer at exactly that stage (test/support/proxy.ts). For every
+// behind a proxy that stops the producer at exactly that stage (test/support/kafka-proxy-process.ts). For every
 // case: each accepted record is acknowledged or reported failed, never both, never twice; the
 // stream ends; close() resolves and leaves no socket, timer or unsettled promise; and at the end
 // Kafka's ConsoleConsumer finds every acknowledged record in the log exactly once.
@@ -9,7 +9,7 @@ import { createProducer, isFatal, ProducerClosedError, type Producer, type Recor
 import { toKafka } from 'kafkarx/operators';
 import { bootstrap, consumeWithConsoleConsumer, createTopic, uniqueTopic } from '../broker/reference.ts';
 import { leakCheck } from '../support/leaks.ts';
-import { startProxy, type StageProxy } from '../support/proxy.ts';
+import { startProxyProcess, type ProxyProcess } from '../support/kafka-proxy-process.ts';
 
 const API_VERSIONS = 18;
 const INIT_PRODUCER_ID = 22;
@@ -69,7 +69,7 @@ const within = <T>(p: Promise<T>, ms: number, what: string) => Promise.race([
 describe.each(STAGES)('$name', (stage) => {
   test.each(ENDINGS)('× %s', async (ending: Ending) => {
     const started = Date.now();
-    const proxy: StageProxy = await startProxy(bootstrap().split(',')[0], await freePort(), { listening: !stage.unreachable });
+    const proxy: ProxyProcess = await startProxyProcess(bootstrap().split(',')[0], await freePort(), { listening: !stage.unreachable });
     try {
       const leaks = leakCheck();
       const transactionalId = uniqueTopic('matrix-txn-id');

@@ -3,7 +3,7 @@ import { createProducer, isFatal, TransactionOutcomeUnknownError, type Producer,
 import { ApiKey } from '../../src/protocol/messages/index.ts';
 import { TransactionManager } from '../../src/producer/transactions.ts';
 import { bootstrap, consumeWithConsoleConsumer, createTopic, uniqueTopic } from '../broker/reference.ts';
-import { KafkaProxy } from './kafka-proxy.ts';
+import { KafkaProxy } from '../support/kafka-proxy.ts';
 
 // Each test puts a proxy between the producer and the broker, which loses or delays the responses
 // the test picks: the broker does what it was asked, the client cannot know.

@@ -8,7 +8,7 @@ import { BrokerConnection } from '../../src/network/broker.ts';
 import { ApiKey } from '../../src/protocol/messages/index.ts';
 import { TransactionManager } from '../../src/producer/transactions.ts';
 import { bootstrap, consumeWithConsoleConsumer, createTopic, uniqueTopic } from '../broker/reference.ts';
-import { KafkaProxy } from './kafka-proxy.ts';
+import { KafkaProxy } from '../support/kafka-proxy.ts';
 
 const proxies: KafkaProxy[] = [];
 const producers: Producer[] = [];
