@@ -2,6 +2,7 @@ import { catchError, defer, EMPTY, Observable, Subject, takeUntil, tap, throwErr
 import { isBatch, type BatchOrFailure } from '../src/producer/batch.ts';
 import { isFatal, outsideTransaction, ProducerClosedError } from '../src/producer/errors.ts';
 import type { Flight } from '../src/producer/flights.ts';
+import { internals } from '../src/producer/internals.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import type { OutgoingRecord, ProducerRecord, RecordMetadata, RecordResult } from '../src/producer/record.ts';
 import type { RawValue } from '../src/producer/serializers.ts';
@@ -41,8 +42,9 @@ export interface ToKafkaOptions<K, V> extends SerializeOptions<K, V>, PartitionO
 export function toKafka<K = RawValue, V = RawValue, P = unknown>(producer: Producer, options?: ToKafkaOptions<K, V> & { errorMode?: 'error' }): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P>>;
 export function toKafka<K = RawValue, V = RawValue, P = unknown>(producer: Producer, options: ToKafkaOptions<K, V> & { errorMode: 'results' }): OperatorFunction<ProducerRecord<K, V, P>, RecordResult<P, ProducerRecord<K, V, P>>>;
 export function toKafka<K, V, P>(producer: Producer, options: ToKafkaOptions<K, V> = {}): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>> {
-  if (producer.transactions) {
-    const id = producer.transactions.transactionalId;
+  const p = internals(producer);
+  if (p.transactions) {
+    const id = p.transactions.transactionalId;
     return () => throwError(() => outsideTransaction(id));
   }
   return sendPipeline<K, V, P>(producer, options);
@@ -50,8 +52,9 @@ export function toKafka<K, V, P>(producer: Producer, options: ToKafkaOptions<K, 
 
 /** toKafka's pipeline without the transactional check: a transaction's `tx.send()` is the same. */
 export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOptions<K, V>): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>> {
-  if (!options.scheduler && producer.config.scheduler) options = { ...options, scheduler: producer.config.scheduler };
-  const serialized = serialize<K, V, P>({ ...options, now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined), inject: producer.config.instrumentation.headerInjector });
+  const p = internals(producer);
+  if (!options.scheduler && p.config.scheduler) options = { ...options, scheduler: p.config.scheduler };
+  const serialized = serialize<K, V, P>({ ...options, now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined), inject: p.config.instrumentation.headerInjector });
   const stages = sendStages<P>(producer, options);
   const resultsMode = options.errorMode === 'results';
   return (source) => defer(() => {
@@ -75,7 +78,7 @@ export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOption
     );
     return new Observable<RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>>((subscriber) => {
       // close() ends a stream that may still read; one whose source is done just finishes.
-      const unregister = producer.registerEnder((e) => {
+      const unregister = p.registerEnder((e) => {
         if (!sourceDone) end(e);
       });
       subscriber.add(unregister);
@@ -122,13 +125,14 @@ export function sendStages<P>(producer: Producer, options: Omit<ToKafkaOptions<n
 
 /** Counts records into the producer's flights on the way in, and out again with their results. */
 function inFlight<P>(producer: Producer, stages: OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>>): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
+  const p = internals(producer);
   return operate((source, subscriber) => {
     let flight: Flight | undefined;
     // The flights of older flush generations with records still unanswered, withdrawn at the end.
     const flights: Flight[] = [];
     const accepted = new Observable<OutgoingRecord<P>>((inner) => source.subscribe(forward(inner, (record: OutgoingRecord<P>) => {
       if (producer.closed && !record.error) record.error = new ProducerClosedError();
-      const joined = producer.flights.join(flight);
+      const joined = p.flights.join(flight);
       if (joined !== flight) {
         flight = joined;
         for (let i = flights.length - 1; i >= 0; i--) if (flights[i].unanswered === 0) flights.splice(i, 1);

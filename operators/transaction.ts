@@ -3,6 +3,7 @@ import {
   type MonoTypeOperatorFunction, type ObservableInput, type OperatorFunction,
 } from 'rxjs';
 import { isFatal, ProducerClosedError, TransactionOutcomeUnknownError, TransactionStateError } from '../src/producer/errors.ts';
+import { internals } from '../src/producer/internals.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import type { ProducerRecord, RecordMetadata } from '../src/producer/record.ts';
 import type { RawValue } from '../src/producer/serializers.ts';
@@ -55,7 +56,7 @@ export interface Transaction {
  */
 export function transaction<T>(producer: Producer, body: (tx: Transaction) => ObservableInput<T>): Observable<T> {
   return new Observable<T>((subscriber) => {
-    const manager = producer.transactions;
+    const manager = internals(producer).transactions;
     if (!manager) {
       subscriber.error(new TransactionStateError('transaction() needs a producer created with a transactionalId'));
       return undefined;
