@@ -9,7 +9,7 @@ import { Flights } from './flights.ts';
 import { registerInternals, type ProducerInternals } from './internals.ts';
 import { MemoryBudget } from './memory.ts';
 import { serializeRecord } from './outgoing.ts';
-import type { OutgoingRecord, ProducerRecord, RecordMetadata, RecordResult } from './record.ts';
+import type { OutgoingRecord, PassthroughOf, ProducerRecord, RecordMetadata, RecordResult } from './record.ts';
 import { Sender } from './sender.ts';
 import { raw, type RawValue, type Serializer } from './serializers.ts';
 import { TransactionManager } from './transactions.ts';
@@ -60,7 +60,7 @@ export interface Producer {
    * serializers, when given, turn the key and value into bytes; otherwise they must be strings,
    * bytes or null.
    */
-  send<K = RawValue, V = RawValue, P = unknown>(record: ProducerRecord<K, V, P>, serializers?: { key?: Serializer<K>; value?: Serializer<V> }): Promise<RecordMetadata<P>>;
+  send<K = RawValue, V = RawValue, R extends ProducerRecord<K, V, unknown> = ProducerRecord<K, V>>(record: R, serializers?: { key?: Serializer<K>; value?: Serializer<V> }): Promise<RecordMetadata<PassthroughOf<R>>>;
   /**
    * Sends every open batch now rather than at its linger time; resolves when every record
    * accepted before the call, by any stream or send(), is acknowledged or has failed.
@@ -189,7 +189,7 @@ class KafkaProducer implements Producer, ProducerInternals {
    * serializers, when given, turn the key and value into bytes; otherwise they must be strings,
    * bytes or null.
    */
-  send<K = RawValue, V = RawValue, P = unknown>(record: ProducerRecord<K, V, P>, serializers: { key?: Serializer<K>; value?: Serializer<V> } = {}): Promise<RecordMetadata<P>> {
+  send<K = RawValue, V = RawValue, R extends ProducerRecord<K, V, unknown> = ProducerRecord<K, V>>(record: R, serializers: { key?: Serializer<K>; value?: Serializer<V> } = {}): Promise<RecordMetadata<PassthroughOf<R>>> {
     if (this.closing) return Promise.reject(new ProducerClosedError());
     if (!this.pipelineFactory) return Promise.reject(new Error('this producer was created without a pipeline: use createProducer() from kafkarx'));
     if (this.transactions) {
