@@ -10,7 +10,7 @@ export type { Producer } from './producer/producer.ts';
 export type { ProducerConfig, Acks, SaslConfig } from './producer/config.ts';
 export type { SaslMechanism, SaslExchange } from './network/sasl/mechanism.ts';
 export type { OauthBearerToken, OauthBearerTokenProvider } from './network/sasl/oauthbearer.ts';
-export type { ProducerRecord, RecordMetadata, RecordResult, Headers, HeaderValue } from './producer/record.ts';
+export type { ProducerRecord, RecordMetadata, RecordResult, PassthroughOf, Headers, HeaderValue } from './producer/record.ts';
 export { string, json, bytes, nothing, raw, type Serializer, type RawValue } from './producer/serializers.ts';
 export type { PartitionerFn, PartitionerName, PartitionInput } from './producer/partitioners.ts';
 export { murmur2 } from './producer/murmur2.ts';
