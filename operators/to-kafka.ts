@@ -28,11 +28,10 @@ export interface ToKafkaOptions<K, V> extends SerializeOptions<K, V>, PartitionO
    * true: results come in the order the records came in, in both error modes. By default a
    * partition's results come in its records' order (with idempotence or one request in flight),
    * and results of different partitions in the order they are answered (a record refused before
-   * batching, at once). Ordered, a result waits
-   * for every earlier record's; the records it waits behind are in flight, so what waits is
-   * bounded by `bufferMemory`, in which held records stay counted until their result is emitted.
-   * In the 'error' mode, the error that ends the stream is then that of the first failed record
-   * in input order. Fatal errors still end the stream at once.
+   * batching, at once). Ordered, a result waits for every earlier record's; the records it waits
+   * behind are in flight, so what waits is bounded by `bufferMemory`, in which held records stay
+   * counted until their result is emitted. In the 'error' mode, the error that ends the stream is
+   * then that of the first failed record in input order. Fatal errors still end the stream at once.
    */
   ordered?: boolean;
   /** For the time-based stages (linger, buffer wait); default: the producer's `scheduler`, else real time. */
