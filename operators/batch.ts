@@ -1,5 +1,6 @@
 import { asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { ProducerBatch, type BatchOrFailure } from '../src/producer/batch.ts';
+import { internals } from '../src/producer/internals.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import type { OutgoingRecord } from '../src/producer/record.ts';
 import { forward, operate } from './internal/operate.ts';
@@ -32,10 +33,11 @@ interface Open<P> {
  * earlier pass straight through.
  */
 export function batch<P>(producer: Producer, options: BatchOptions = {}): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
-  const batchBytes = options.batchBytes ?? producer.config.batchBytes;
-  const lingerMs = options.lingerMs ?? producer.config.lingerMs;
-  const scheduler = options.scheduler ?? producer.config.scheduler ?? asyncScheduler;
-  const sender = producer.sender;
+  const p = internals(producer);
+  const batchBytes = options.batchBytes ?? p.config.batchBytes;
+  const lingerMs = options.lingerMs ?? p.config.lingerMs;
+  const scheduler = options.scheduler ?? p.config.scheduler ?? asyncScheduler;
+  const sender = p.sender;
   return operate((source, subscriber) => {
     // topic -> partition -> open batch; two lookups beat building a "topic-partition" key per record.
     const open = new Map<string, Array<Open<P> | undefined>>();
@@ -54,10 +56,10 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}): Operat
     };
 
     const start = (record: OutgoingRecord<P>, partitions: Array<Open<P> | undefined>): Open<P> => {
-      const entry: Open<P> = { batch: new ProducerBatch<P>(record.topic, record.partition, producer.builders.acquire(), scheduler.now()), linger: undefined };
+      const entry: Open<P> = { batch: new ProducerBatch<P>(record.topic, record.partition, p.builders.acquire(), scheduler.now()), linger: undefined };
       partitions[record.partition] = entry;
       // While flush() or close() waits, a batch started late may go at once.
-      entry.linger = scheduler.schedule(() => lingered(entry), producer.flushing ? 0 : lingerMs);
+      entry.linger = scheduler.schedule(() => lingered(entry), p.flushing ? 0 : lingerMs);
       return entry;
     };
 
@@ -80,7 +82,7 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}): Operat
       for (const partitions of open.values()) for (const entry of partitions) if (entry) emit(entry);
     };
     // producer.flush() sends open batches now instead of at their linger time.
-    const unregister = producer.registerFlusher(emitAll);
+    const unregister = p.registerFlusher(emitAll);
 
     const subscription = source.subscribe(forward(subscriber, (record: OutgoingRecord<P>) => {
       if (record.error) {
@@ -119,8 +121,8 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}): Operat
         for (const entry of partitions) {
           if (!entry) continue;
           entry.linger?.unsubscribe();
-          producer.memory.release(entry.batch.reservedBytes);
-          producer.builders.release(entry.batch.builder);
+          p.memory.release(entry.batch.reservedBytes);
+          p.builders.release(entry.batch.builder);
         }
       }
       open.clear();

@@ -5,6 +5,7 @@ import { codecFor, type CodecOptions } from '../src/codec/registry.ts';
 import type { CompressionName } from '../src/codec/types.ts';
 import { validateLevel } from '../src/codec/levels.ts';
 import { isBatch, type BatchOrFailure } from '../src/producer/batch.ts';
+import { internals } from '../src/producer/internals.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import { forward, operate } from './internal/operate.ts';
 
@@ -22,13 +23,14 @@ export interface CompressOptions {
  * thread pool); order is kept, so a batch never overtakes an earlier one.
  */
 export function compress<P>(producer: Producer, options: CompressOptions = {}): MonoTypeOperatorFunction<BatchOrFailure<P>> {
-  const name = options.compression ?? producer.config.compression;
+  const p = internals(producer);
+  const name = options.compression ?? p.config.compression;
   // codecFor treats anything but 'pako' as zlib; a misspelt choice should fail, not pass silently.
   if (options.gzipImpl !== undefined && options.gzipImpl !== 'zlib' && options.gzipImpl !== 'pako') {
     throw new ConfigError(`gzipImpl: expected 'zlib' or 'pako', got ${JSON.stringify(options.gzipImpl)}`);
   }
   const codec = codecFor(name, { gzipImpl: options.gzipImpl });
-  const level = validateLevel(codec.name, options.level ?? (options.compression ? undefined : producer.config.compressionLevel));
+  const level = validateLevel(codec.name, options.level ?? (options.compression ? undefined : p.config.compressionLevel));
   return operate((source, subscriber) => {
     // Items behind a batch still being compressed wait here, so output order is input order.
     const queue: Array<{ item: BatchOrFailure<P>; ready: boolean }> = [];
@@ -76,8 +78,8 @@ export function compress<P>(producer: Producer, options: CompressOptions = {}): 
       subscription.unsubscribe();
       for (const { item } of queue) {
         if (!isBatch(item)) continue;
-        producer.memory.release(item.reservedBytes);
-        producer.builders.release(item.builder);
+        p.memory.release(item.reservedBytes);
+        p.builders.release(item.builder);
       }
       queue.length = 0;
     };

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { fromNodeStream } from 'ix/asynciterable/fromnodestream';
 import { Observable, type Subscriber } from 'rxjs';
+import { internals, type ProducerInternals } from '../src/producer/internals.ts';
 import type { Producer } from '../src/producer/producer.ts';
 
 /**
@@ -10,15 +11,16 @@ import type { Producer } from '../src/producer/producer.ts';
  * is dropped and memory stays flat however fast the source could go.
  */
 export function fromPullSource<T>(source: Iterable<T> | AsyncIterable<T> | Readable, producer: Producer): Observable<T> {
+  const p = internals(producer);
   return new Observable<T>((subscriber) => {
     // Read through `closed`, not a teardown flag: downstream may unsubscribe while the first
     // synchronous run of reads is still inside this function, before a teardown is registered.
     const state = { get stopped() { return subscriber.closed; } };
     const run = isReadable(source)
-      ? pullAsync((fromNodeStream(source) as unknown as AsyncIterable<T>)[Symbol.asyncIterator](), producer, subscriber, state)
+      ? pullAsync((fromNodeStream(source) as unknown as AsyncIterable<T>)[Symbol.asyncIterator](), p, subscriber, state)
       : Symbol.asyncIterator in source
-        ? pullAsync(source[Symbol.asyncIterator](), producer, subscriber, state)
-        : pullSync((source as Iterable<T>)[Symbol.iterator](), producer, subscriber, state);
+        ? pullAsync(source[Symbol.asyncIterator](), p, subscriber, state)
+        : pullSync((source as Iterable<T>)[Symbol.iterator](), p, subscriber, state);
     run.then(() => subscriber.complete(), (e) => subscriber.error(e));
   });
 }
@@ -28,7 +30,7 @@ export function fromPullSource<T>(source: Iterable<T> | AsyncIterable<T> | Reada
  * few thousand items it yields to the event loop, so batches already closed go out while the loop
  * reads on, instead of after the whole budget was filled.
  */
-async function pullSync<T>(it: Iterator<T>, producer: Producer, subscriber: Subscriber<T>, state: { stopped: boolean }): Promise<void> {
+async function pullSync<T>(it: Iterator<T>, producer: ProducerInternals, subscriber: Subscriber<T>, state: { stopped: boolean }): Promise<void> {
   try {
     for (;;) {
       for (let i = 0; i < YIELD_EVERY && producer.memory.hasRoom && !state.stopped; i++) {
@@ -47,7 +49,7 @@ async function pullSync<T>(it: Iterator<T>, producer: Producer, subscriber: Subs
 
 const YIELD_EVERY = 4096;
 
-async function pullAsync<T>(it: AsyncIterator<T>, producer: Producer, subscriber: Subscriber<T>, state: { stopped: boolean }): Promise<void> {
+async function pullAsync<T>(it: AsyncIterator<T>, producer: ProducerInternals, subscriber: Subscriber<T>, state: { stopped: boolean }): Promise<void> {
   try {
     for (;;) {
       if (!producer.memory.hasRoom) await producer.memory.whenRoom();

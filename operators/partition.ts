@@ -1,5 +1,6 @@
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import { InvalidRecordError } from '../src/producer/errors.ts';
+import { internals } from '../src/producer/internals.ts';
 import { PartitionChooser, type PartitionerFn, type PartitionerName, type PartitionLoad } from '../src/producer/partitioners.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import { Fifo } from '../src/producer/fifo.ts';
@@ -20,13 +21,14 @@ export interface PartitionOptions {
  * the broker allows) behind earlier records of the same topic, so per-partition order holds.
  */
 export function partition<P>(producer: Producer, options: PartitionOptions = {}): MonoTypeOperatorFunction<OutgoingRecord<P>> {
-  const partitioner = options.partitioner ?? producer.config.partitioner;
+  const p = internals(producer);
+  const partitioner = options.partitioner ?? p.config.partitioner;
   return operate((source, subscriber) => {
-    const { partitionerAdaptive, partitionerAvailabilityTimeoutMs } = producer.config;
+    const { partitionerAdaptive, partitionerAvailabilityTimeoutMs } = p.config;
     const load: PartitionLoad | undefined = partitionerAdaptive
-      ? (topic, available) => producer.sender.partitionLoad(topic, available, partitionerAvailabilityTimeoutMs)
+      ? (topic, available) => p.sender.partitionLoad(topic, available, partitionerAvailabilityTimeoutMs)
       : undefined;
-    const chooser = typeof partitioner === 'string' ? new PartitionChooser(partitioner, producer.config.batchBytes, options.random, load) : undefined;
+    const chooser = typeof partitioner === 'string' ? new PartitionChooser(partitioner, p.config.batchBytes, options.random, load) : undefined;
     const custom = typeof partitioner === 'function' ? partitioner : undefined;
     const waiting = new Map<string, Fifo<OutgoingRecord<P>>>();
     // One metadata wait per topic at a time; an answer for an older wait is ignored.
@@ -50,7 +52,7 @@ export function partition<P>(producer: Producer, options: PartitionOptions = {})
 
     const fail = (record: OutgoingRecord<P>, error: Error) => {
       record.error = error;
-      producer.memory.release(record.reserved);
+      p.memory.release(record.reserved);
       record.reserved = 0;
     };
 
@@ -67,7 +69,7 @@ export function partition<P>(producer: Producer, options: PartitionOptions = {})
     const drainTopic = (name: string) => {
       const queue = waiting.get(name);
       if (queue) {
-        const topic = producer.cluster.topic(name);
+        const topic = p.cluster.topic(name);
         while (queue.length > 0 && topic && emit(queue.peek()!, topic)) queue.shift();
         if (queue.length === 0) {
           waiting.delete(name);
@@ -83,7 +85,7 @@ export function partition<P>(producer: Producer, options: PartitionOptions = {})
       const token = {};
       waits.set(name, token);
       const current = () => !closed && waits.get(name) === token;
-      producer.cluster.waitForTopic(name, head.partition, producer.config.maxBlockMs).then(
+      p.cluster.waitForTopic(name, head.partition, p.config.maxBlockMs).then(
         () => { if (current()) drainTopic(name); },
         (error: Error) => {
           if (!current()) return;
@@ -119,7 +121,7 @@ export function partition<P>(producer: Producer, options: PartitionOptions = {})
         queue.push(record);
         return;
       }
-      const topic = producer.cluster.topic(record.topic);
+      const topic = p.cluster.topic(record.topic);
       if (topic && emit(record, topic)) return;
       const fifo = new Fifo<OutgoingRecord<P>>();
       fifo.push(record);
@@ -133,7 +135,7 @@ export function partition<P>(producer: Producer, options: PartitionOptions = {})
     return () => {
       closed = true;
       subscription.unsubscribe();
-      for (const queue of waiting.values()) for (const r of queue) producer.memory.release(r.reserved);
+      for (const queue of waiting.values()) for (const r of queue) p.memory.release(r.reserved);
       waiting.clear();
     };
   });

@@ -1,6 +1,7 @@
 import { asyncScheduler, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { RECORD_BATCH_OVERHEAD } from '../src/record/batch-format.ts';
 import { BufferExhaustedError, RecordTooLargeError } from '../src/producer/errors.ts';
+import { internals } from '../src/producer/internals.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import { Fifo } from '../src/producer/fifo.ts';
 import type { OutgoingRecord } from '../src/producer/record.ts';
@@ -12,8 +13,8 @@ import { forward, operate } from './internal/operate.ts';
  * full, records wait in order up to `maxBlockMs` and then fail with BufferExhaustedError: a source
  * that can be paused should be read with `fromPullSource`, which waits instead of piling up here.
  */
-export function reserve<P>(producer: Producer, scheduler: SchedulerLike = producer.config.scheduler ?? asyncScheduler): MonoTypeOperatorFunction<OutgoingRecord<P>> {
-  const { memory, config } = producer;
+export function reserve<P>(producer: Producer, scheduler: SchedulerLike = internals(producer).config.scheduler ?? asyncScheduler): MonoTypeOperatorFunction<OutgoingRecord<P>> {
+  const { memory, config } = internals(producer);
   return operate((source, subscriber) => {
     const waiting = new Fifo<{ record: OutgoingRecord<P>; deadline: number }>();
     let cancelWait: (() => void) | undefined;

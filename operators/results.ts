@@ -40,14 +40,15 @@ function eachResult<P, R>(item: BatchOrFailure<P>, ok: (metadata: RecordMetadata
       failed(r.error ?? error, r.source as R);
       continue;
     }
-    const metadata: RecordMetadata<P> = {
+    // `passthrough` is set only when the record had one: a record without reads it as undefined.
+    const metadata = {
       topic,
       partition,
       offset: baseOffset < 0 ? -1 : baseOffset + i,
       timestamp: logAppendTime >= 0 ? logAppendTime : r.timestamp,
       serializedKeySize: r.key === null ? -1 : r.key.length,
       serializedValueSize: r.value === null ? -1 : r.value.length,
-    };
+    } as RecordMetadata<P>;
     if (r.passthrough !== undefined) metadata.passthrough = r.passthrough;
     ok(metadata);
   }

@@ -1,5 +1,6 @@
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import { isBatch, type BatchOrFailure, type BatchOwner, type ProducerBatch } from '../src/producer/batch.ts';
+import { internals } from '../src/producer/internals.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import { forward, operate } from './internal/operate.ts';
 
@@ -11,6 +12,7 @@ import { forward, operate } from './internal/operate.ts';
  * written; a request already written is left to finish, never cut in half.
  */
 export function send<P>(producer: Producer): MonoTypeOperatorFunction<BatchOrFailure<P>> {
+  const p = internals(producer);
   return operate((source, subscriber) => {
     let outstanding = 0;
     let sourceDone = false;
@@ -30,14 +32,14 @@ export function send<P>(producer: Producer): MonoTypeOperatorFunction<BatchOrFai
         return;
       }
       outstanding++;
-      producer.sender.enqueue(item, owner);
+      p.sender.enqueue(item, owner);
     }, () => {
       sourceDone = true;
       if (outstanding === 0) subscriber.complete();
     }));
     return () => {
       subscription.unsubscribe();
-      producer.sender.cancel(owner as BatchOwner<never>);
+      p.sender.cancel(owner as BatchOwner<never>);
     };
   });
 }

@@ -2,11 +2,13 @@ import { catchError, defer, EMPTY, Observable, Subject, takeUntil, tap, throwErr
 import { isBatch, type BatchOrFailure } from '../src/producer/batch.ts';
 import { isFatal, outsideTransaction, ProducerClosedError } from '../src/producer/errors.ts';
 import type { Flight } from '../src/producer/flights.ts';
+import { internals } from '../src/producer/internals.ts';
 import type { Producer } from '../src/producer/producer.ts';
-import type { OutgoingRecord, ProducerRecord, RecordMetadata, RecordResult } from '../src/producer/record.ts';
+import type { OutgoingRecord, PassthroughOf, ProducerRecord, RecordMetadata, RecordResult } from '../src/producer/record.ts';
 import type { RawValue } from '../src/producer/serializers.ts';
 import { batch, type BatchOptions } from './batch.ts';
 import { compress, type CompressOptions } from './compress.ts';
+import { InputOrder } from './internal/input-order.ts';
 import { forward, operate } from './internal/operate.ts';
 import { partition, type PartitionOptions } from './partition.ts';
 import { reserve } from './reserve.ts';
@@ -22,6 +24,16 @@ export interface ToKafkaOptions<K, V> extends SerializeOptions<K, V>, PartitionO
    * (authentication, authorization, fencing) end the stream in both modes.
    */
   errorMode?: 'error' | 'results';
+  /**
+   * true: results come in the order the records came in, in both error modes. By default a
+   * partition's results come in its records' order (with idempotence or one request in flight),
+   * and results of different partitions in the order they are answered (a record refused before
+   * batching, at once). Ordered, a result waits for every earlier record's; the records it waits
+   * behind are in flight, so what waits is bounded by `bufferMemory`, in which held records stay
+   * counted until their result is emitted. In the 'error' mode, the error that ends the stream is
+   * then that of the first failed record in input order. Fatal errors still end the stream at once.
+   */
+  ordered?: boolean;
   /** For the time-based stages (linger, buffer wait); default: the producer's `scheduler`, else real time. */
   scheduler?: SchedulerLike;
 }
@@ -38,11 +50,13 @@ export interface ToKafkaOptions<K, V> extends SerializeOptions<K, V>, PartitionO
  * fails at once with ProducerClosedError. Only an unsubscribe withdraws what was not yet written,
  * and fatal errors end the stream at once.
  */
-export function toKafka<K = RawValue, V = RawValue, P = unknown>(producer: Producer, options?: ToKafkaOptions<K, V> & { errorMode?: 'error' }): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P>>;
-export function toKafka<K = RawValue, V = RawValue, P = unknown>(producer: Producer, options: ToKafkaOptions<K, V> & { errorMode: 'results' }): OperatorFunction<ProducerRecord<K, V, P>, RecordResult<P, ProducerRecord<K, V, P>>>;
+export function toKafka<K = RawValue, V = RawValue, R extends ProducerRecord<K, V, unknown> = ProducerRecord<K, V>>(producer: Producer, options?: ToKafkaOptions<K, V> & { errorMode?: 'error' }): OperatorFunction<R, RecordMetadata<PassthroughOf<R>>>;
+export function toKafka<K = RawValue, V = RawValue, R extends ProducerRecord<K, V, unknown> = ProducerRecord<K, V>>(producer: Producer, options: ToKafkaOptions<K, V> & { errorMode: 'results' }): OperatorFunction<R, RecordResult<PassthroughOf<R>, R>>;
+export function toKafka<K = RawValue, V = RawValue, R extends ProducerRecord<K, V, unknown> = ProducerRecord<K, V>>(producer: Producer, options: ToKafkaOptions<K, V>): OperatorFunction<R, RecordMetadata<PassthroughOf<R>> | RecordResult<PassthroughOf<R>, R>>;
 export function toKafka<K, V, P>(producer: Producer, options: ToKafkaOptions<K, V> = {}): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>> {
-  if (producer.transactions) {
-    const id = producer.transactions.transactionalId;
+  const p = internals(producer);
+  if (p.transactions) {
+    const id = p.transactions.transactionalId;
     return () => throwError(() => outsideTransaction(id));
   }
   return sendPipeline<K, V, P>(producer, options);
@@ -50,8 +64,9 @@ export function toKafka<K, V, P>(producer: Producer, options: ToKafkaOptions<K, 
 
 /** toKafka's pipeline without the transactional check: a transaction's `tx.send()` is the same. */
 export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOptions<K, V>): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>> {
-  if (!options.scheduler && producer.config.scheduler) options = { ...options, scheduler: producer.config.scheduler };
-  const serialized = serialize<K, V, P>({ ...options, now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined), inject: producer.config.instrumentation.headerInjector });
+  const p = internals(producer);
+  if (!options.scheduler && p.config.scheduler) options = { ...options, scheduler: p.config.scheduler };
+  const serialized = serialize<K, V, P>({ ...options, now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined), inject: p.config.instrumentation.headerInjector });
   const stages = sendStages<P>(producer, options);
   const resultsMode = options.errorMode === 'results';
   return (source) => defer(() => {
@@ -75,14 +90,15 @@ export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOption
     );
     return new Observable<RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>>((subscriber) => {
       // close() ends a stream that may still read; one whose source is done just finishes.
-      const unregister = producer.registerEnder((e) => {
+      const unregister = p.registerEnder((e) => {
         if (!sourceDone) end(e);
       });
       subscriber.add(unregister);
       const complete = () => (ending ? subscriber.error(ending) : subscriber.complete());
-      const batches = input.pipe(serialized, stages);
+      const order = options.ordered ? new InputOrder<P>(p.memory) : undefined;
+      const batches = order ? input.pipe(serialized, order.track(), stages) : input.pipe(serialized, stages);
       if (resultsMode) {
-        return batches.pipe(results<P, ProducerRecord<K, V, P>>()).subscribe(forward(subscriber, (r: RecordResult<P, ProducerRecord<K, V, P>>) => {
+        return batches.pipe(order ? order.results<ProducerRecord<K, V, P>>() : results<P, ProducerRecord<K, V, P>>()).subscribe(forward(subscriber, (r: RecordResult<P, ProducerRecord<K, V, P>>) => {
           if (!r.ok && r.error instanceof ProducerClosedError) {
             subscriber.next(r);
             end(r.error);
@@ -93,10 +109,17 @@ export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOption
           }
         }, complete));
       }
-      return batches.pipe(recordMetadata<P, ProducerRecord<K, V, P>>((error) => {
+      const failed = (error: Error) => {
         if (isFatal(error) && !(error instanceof ProducerClosedError)) subscriber.error(error);
         else end(error);
-      })).subscribe(forward(subscriber, (m: RecordMetadata<P>) => subscriber.next(m), complete));
+      };
+      if (order) {
+        return batches.pipe(order.results<ProducerRecord<K, V, P>>()).subscribe(forward(subscriber, (r: RecordResult<P, ProducerRecord<K, V, P>>) => {
+          if (r.ok) subscriber.next(r.metadata);
+          else failed(r.error);
+        }, complete));
+      }
+      return batches.pipe(recordMetadata<P, ProducerRecord<K, V, P>>(failed)).subscribe(forward(subscriber, (m: RecordMetadata<P>) => subscriber.next(m), complete));
     });
   });
 }
@@ -122,13 +145,14 @@ export function sendStages<P>(producer: Producer, options: Omit<ToKafkaOptions<n
 
 /** Counts records into the producer's flights on the way in, and out again with their results. */
 function inFlight<P>(producer: Producer, stages: OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>>): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
+  const p = internals(producer);
   return operate((source, subscriber) => {
     let flight: Flight | undefined;
     // The flights of older flush generations with records still unanswered, withdrawn at the end.
     const flights: Flight[] = [];
     const accepted = new Observable<OutgoingRecord<P>>((inner) => source.subscribe(forward(inner, (record: OutgoingRecord<P>) => {
       if (producer.closed && !record.error) record.error = new ProducerClosedError();
-      const joined = producer.flights.join(flight);
+      const joined = p.flights.join(flight);
       if (joined !== flight) {
         flight = joined;
         for (let i = flights.length - 1; i >= 0; i--) if (flights[i].unanswered === 0) flights.splice(i, 1);

@@ -3,8 +3,9 @@ import {
   type MonoTypeOperatorFunction, type ObservableInput, type OperatorFunction,
 } from 'rxjs';
 import { isFatal, ProducerClosedError, TransactionOutcomeUnknownError, TransactionStateError } from '../src/producer/errors.ts';
+import { internals } from '../src/producer/internals.ts';
 import type { Producer } from '../src/producer/producer.ts';
-import type { ProducerRecord, RecordMetadata } from '../src/producer/record.ts';
+import type { PassthroughOf, ProducerRecord, RecordMetadata } from '../src/producer/record.ts';
 import type { RawValue } from '../src/producer/serializers.ts';
 import type { ConsumerGroupMetadata, PartitionOffset, TransactionManager } from '../src/producer/transactions.ts';
 import { sendPipeline, type ToKafkaOptions } from './to-kafka.ts';
@@ -31,7 +32,7 @@ export interface Transaction {
    * transaction. Emits each record's metadata once the broker acknowledged it, which is before
    * the commit: the scope, not this operator, holds results back until the commit.
    */
-  send<K = RawValue, V = RawValue, P = unknown>(options?: TransactionSendOptions<K, V>): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P>>;
+  send<K = RawValue, V = RawValue, R extends ProducerRecord<K, V, unknown> = ProducerRecord<K, V>>(options?: TransactionSendOptions<K, V>): OperatorFunction<R, RecordMetadata<PassthroughOf<R>>>;
   /**
    * Passes items through, noting the consumed position each one stands for (`select`; by default
    * the item's `passthrough`, as the metadata from `send()` carries it). When its source
@@ -55,7 +56,7 @@ export interface Transaction {
  */
 export function transaction<T>(producer: Producer, body: (tx: Transaction) => ObservableInput<T>): Observable<T> {
   return new Observable<T>((subscriber) => {
-    const manager = producer.transactions;
+    const manager = internals(producer).transactions;
     if (!manager) {
       subscriber.error(new TransactionStateError('transaction() needs a producer created with a transactionalId'));
       return undefined;
@@ -136,8 +137,8 @@ export function transaction<T>(producer: Producer, body: (tx: Transaction) => Ob
 function scopeOperators(producer: Producer, manager: TransactionManager, isOpen: () => boolean): Transaction {
   const closed = () => new TransactionStateError('this transaction has ended: its operators can no longer be used');
   return {
-    send<K, V, P>(options: TransactionSendOptions<K, V> = {}): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P>> {
-      return (source) => defer(() => (isOpen() ? source.pipe(sendPipeline<K, V, P>(producer, options) as OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P>>) : throwError(closed)));
+    send<K, V, R extends ProducerRecord<K, V, unknown>>(options: TransactionSendOptions<K, V> = {}): OperatorFunction<R, RecordMetadata<PassthroughOf<R>>> {
+      return (source) => defer(() => (isOpen() ? source.pipe(sendPipeline<K, V, unknown>(producer, options) as OperatorFunction<R, RecordMetadata<PassthroughOf<R>>>) : throwError(closed)));
     },
     sendOffsets<T>(group: ConsumerGroupMetadata | (() => ConsumerGroupMetadata), select: PositionSelector<T> = passthroughPosition): MonoTypeOperatorFunction<T> {
       return operate((source, subscriber) => {
@@ -203,19 +204,20 @@ export type TransactionOutcome<P = unknown> =
  * soon as it arrives and its records are held until its turn, so windows of a hot stream
  * (`windowCount`, `windowTime`) lose nothing while an earlier transaction commits.
  */
-export function transactions<K = RawValue, V = RawValue, P = unknown>(producer: Producer, options: TransactionsOptions<K, V> = {}): OperatorFunction<ObservableInput<ProducerRecord<K, V, P>>, TransactionOutcome<P>> {
+export function transactions<K = RawValue, V = RawValue, R extends ProducerRecord<K, V, unknown> = ProducerRecord<K, V>>(producer: Producer, options: TransactionsOptions<K, V> = {}): OperatorFunction<ObservableInput<R>, TransactionOutcome<PassthroughOf<R>>> {
+  type P = PassthroughOf<R>;
   const { continueOnAbort = false, offsets, ...send } = options;
   return (source) => defer(() => {
     const held = new Subscription();
     return source.pipe(
       map((records) => {
-        const replay = connectable(from(records), { connector: () => new ReplaySubject<ProducerRecord<K, V, P>>(), resetOnDisconnect: false });
+        const replay = connectable(from(records), { connector: () => new ReplaySubject<R>(), resetOnDisconnect: false });
         const connection = replay.connect();
         held.add(connection);
         return { replay, connection };
       }),
       concatMap(({ replay, connection }, index) => transaction(producer, (tx) => {
-        const sent = replay.pipe(tx.send<K, V, P>(send));
+        const sent = replay.pipe(tx.send<K, V, R>(send));
         return offsets ? sent.pipe(tx.sendOffsets(offsets.group, offsets.select)) : sent;
       }).pipe(
         toArray(),

@@ -1,16 +1,16 @@
 import './node-version.ts';
-import { Producer } from './producer/producer.ts';
+import { openProducer, type Producer } from './producer/producer.ts';
 import type { ProducerConfig } from './producer/config.ts';
 import { results } from '../operators/results.ts';
 import { sendStages } from '../operators/to-kafka.ts';
 import { transaction } from '../operators/transaction.ts';
 
 export { VERSION } from './version.ts';
-export { Producer } from './producer/producer.ts';
+export type { Producer } from './producer/producer.ts';
 export type { ProducerConfig, Acks, SaslConfig } from './producer/config.ts';
 export type { SaslMechanism, SaslExchange } from './network/sasl/mechanism.ts';
 export type { OauthBearerToken, OauthBearerTokenProvider } from './network/sasl/oauthbearer.ts';
-export type { ProducerRecord, RecordMetadata, RecordResult, Headers, HeaderValue } from './producer/record.ts';
+export type { ProducerRecord, RecordMetadata, RecordResult, PassthroughOf, Headers, HeaderValue } from './producer/record.ts';
 export { string, json, bytes, nothing, raw, type Serializer, type RawValue } from './producer/serializers.ts';
 export type { PartitionerFn, PartitionerName, PartitionInput } from './producer/partitioners.ts';
 export { murmur2 } from './producer/murmur2.ts';
@@ -20,6 +20,7 @@ export {
   AuthenticationError, TlsError,
 } from './producer/errors.ts';
 export type { ConsumerGroupMetadata } from './producer/transactions.ts';
+export type { Transaction } from '../operators/transaction.ts';
 export { UnsupportedVersionError } from './protocol/errors.ts';
 export { BrokerProtocolError } from './network/protocol-error.ts';
 export { UnknownPartitionError, MetadataTimeoutError } from './cluster/metadata.ts';
@@ -35,5 +36,5 @@ export type { ConnectionMessage, BatchMessage, RequestMessage } from './observe/
  * starts fencing older instances at once (see `Producer.ready()`).
  */
 export function createProducer(config: ProducerConfig): Producer {
-  return new Producer(config, (producer, records) => records.pipe(sendStages(producer, {}), results()), transaction);
+  return openProducer(config, (producer, records) => records.pipe(sendStages(producer, {}), results()), transaction);
 }

@@ -56,6 +56,14 @@ export class MemoryBudget {
     };
   }
 
+  /**
+   * Counts again bytes already released whose records are still held (results of `ordered: true`
+   * waiting for earlier ones), so what is held stays within the budget; give them back with release().
+   */
+  retain(bytes: number): void {
+    this.usedBytes += bytes;
+  }
+
   release(bytes: number): void {
     if (bytes <= 0) return;
     this.usedBytes -= bytes;

@@ -6,9 +6,10 @@ import { RecordBatchBuilderPool } from '../record/batch-builder.ts';
 import { resolveConfig, type ProducerConfig, type ResolvedConfig } from './config.ts';
 import { outsideTransaction, ProducerClosedError, ProducerTimeoutError } from './errors.ts';
 import { Flights } from './flights.ts';
+import { registerInternals, type ProducerInternals } from './internals.ts';
 import { MemoryBudget } from './memory.ts';
 import { serializeRecord } from './outgoing.ts';
-import type { OutgoingRecord, ProducerRecord, RecordMetadata, RecordResult } from './record.ts';
+import type { OutgoingRecord, PassthroughOf, ProducerRecord, RecordMetadata, RecordResult } from './record.ts';
 import { Sender } from './sender.ts';
 import { raw, type RawValue, type Serializer } from './serializers.ts';
 import { TransactionManager } from './transactions.ts';
@@ -30,10 +31,76 @@ export interface Deferred {
 }
 
 /**
+ * A Kafka producer, made by `createProducer()`: the brokers it talks to, its memory budget, and
+ * the sender that all of its streams share. Records go in through `toKafka(producer)`
+ * (kafkarx/operators) or `send()`; `close()` it when done.
+ */
+export interface Producer {
+  /**
+   * Resolves once the producer has its producer id: for a transactional producer, once it has
+   * fenced older instances with its transactionalId; for an idempotent one, getting its id now
+   * instead of before the first batch. Rejects with the error that makes the producer unusable,
+   * with a TimeoutError when no broker gave an id within `maxBlockMs`, and with
+   * ProducerClosedError when the producer closes first. Not needed before sending: sends wait for it.
+   */
+  ready(): Promise<void>;
+  /**
+   * A transaction as a scoped Observable (see `transaction` in kafkarx/operators): begins on
+   * subscribe, commits when `body`'s Observable completes and every record it sent is
+   * acknowledged, aborts on error or unsubscribe; emits what `body` emitted only once committed.
+   * Needs a `transactionalId`.
+   */
+  transaction<T>(body: (tx: Transaction) => ObservableInput<T>): Observable<T>;
+  /** True from the moment `close()` is called. */
+  readonly closed: boolean;
+  /**
+   * Sends one record; resolves with its metadata once acknowledged. Records sent together share
+   * batches and requests, as with the Java client's send(). The record is checked and serialized
+   * exactly as `toKafka()` does (the same errors: InvalidRecordError, SerializationError):
+   * serializers, when given, turn the key and value into bytes; otherwise they must be strings,
+   * bytes or null.
+   */
+  send<K = RawValue, V = RawValue, R extends ProducerRecord<K, V, unknown> = ProducerRecord<K, V>>(record: R, serializers?: { key?: Serializer<K>; value?: Serializer<V> }): Promise<RecordMetadata<PassthroughOf<R>>>;
+  /**
+   * Sends every open batch now rather than at its linger time; resolves when every record
+   * accepted before the call, by any stream or send(), is acknowledged or has failed.
+   */
+  flush(): Promise<void>;
+  /**
+   * Stops accepting records, aborts the open transaction, delivers every record accepted before
+   * the call (each is acknowledged or fails within its own limits), then closes every connection.
+   * When it resolves, every promise the producer returned has settled and no socket or timer of
+   * the producer is left.
+   */
+  close(): Promise<void>;
+  /**
+   * The producer's metrics now, with the Java producer's names and meanings: `producer` (Java's
+   * producer-metrics group), `topics` (producer-topic-metrics) and `nodes` (producer-node-metrics).
+   */
+  metrics(): MetricsSnapshot;
+  /**
+   * A metrics snapshot every `intervalMs` (on `scheduler`; RxJS's asyncScheduler by default),
+   * completing when the producer closes.
+   */
+  metrics$(intervalMs: number, scheduler?: SchedulerLike): Observable<MetricsSnapshot>;
+}
+
+/**
+ * Makes a producer; `createProducer()` in kafkarx passes the operator stages `send()` and
+ * `transaction()` run on. The class stays inside this module, so its insides (reached through
+ * internals.ts) are not part of the published types.
+ */
+export function openProducer(config: ProducerConfig, pipelineFactory?: PipelineFactory, transactionFactory?: TransactionFactory): Producer {
+  const producer = new KafkaProducer(config, pipelineFactory, transactionFactory);
+  registerInternals(producer, producer);
+  return producer;
+}
+
+/**
  * A Kafka producer: the brokers it talks to, its memory budget, and the sender that all of its
  * streams share. Records go in through `toKafka(producer)` (kafkarx/operators) or `send()`.
  */
-export class Producer {
+class KafkaProducer implements Producer, ProducerInternals {
   readonly config: ResolvedConfig;
   readonly cluster: Cluster;
   readonly memory: MemoryBudget;
@@ -122,7 +189,7 @@ export class Producer {
    * serializers, when given, turn the key and value into bytes; otherwise they must be strings,
    * bytes or null.
    */
-  send<K = RawValue, V = RawValue, P = unknown>(record: ProducerRecord<K, V, P>, serializers: { key?: Serializer<K>; value?: Serializer<V> } = {}): Promise<RecordMetadata<P>> {
+  send<K = RawValue, V = RawValue, R extends ProducerRecord<K, V, unknown> = ProducerRecord<K, V>>(record: R, serializers: { key?: Serializer<K>; value?: Serializer<V> } = {}): Promise<RecordMetadata<PassthroughOf<R>>> {
     if (this.closing) return Promise.reject(new ProducerClosedError());
     if (!this.pipelineFactory) return Promise.reject(new Error('this producer was created without a pipeline: use createProducer() from kafkarx'));
     if (this.transactions) {

@@ -27,7 +27,7 @@ export interface ProducerRecord<K = RawValue, V = RawValue, P = unknown> {
   passthrough?: P;
 }
 
-/** Where a record landed. */
+/** Where a record landed. `P` is the type of its record's passthrough (`undefined` when records carry none). */
 export interface RecordMetadata<P = unknown> {
   topic: string;
   partition: number;
@@ -40,8 +40,19 @@ export interface RecordMetadata<P = unknown> {
   timestamp: number;
   serializedKeySize: number;
   serializedValueSize: number;
-  passthrough?: P;
+  /** The record's passthrough, untouched; absent when the record had none. */
+  passthrough: P;
 }
+
+/**
+ * The passthrough type that results of records of type `R` carry: `P` when `R` always has one,
+ * `P | undefined` when it is optional, `undefined` when `R` has none.
+ */
+export type PassthroughOf<R> = R extends unknown
+  ? 'passthrough' extends keyof R
+    ? R extends { passthrough: infer P } ? P : R extends { passthrough?: infer P } ? P | undefined : never
+    : undefined
+  : never;
 
 /** A record's result in the `results` error mode. */
 export type RecordResult<P = unknown, R = ProducerRecord<unknown, unknown, P>> =

@@ -23,14 +23,17 @@ export const bytes = (): Serializer<Uint8Array> => (value) => value;
 /** Always null: a tombstone value, or a record without key. */
 export const nothing = (): Serializer<null | undefined> => () => null;
 
-/** What the default serializer accepts: bytes as they are, strings as UTF-8, null as null. */
-export type RawValue = string | Uint8Array | null | undefined;
+/**
+ * What a key or value may be without a serializer: bytes as they are, strings as UTF-8, null as
+ * null (a record without key, or a tombstone).
+ */
+export type RawValue = string | Uint8Array | null;
 
 /**
  * Used when no serializer is given. Anything else (an object, a number) is refused rather than
  * guessed at, so `[object Object]` never lands in a topic.
  */
-export const raw = (): Serializer<RawValue> => (value) => {
+export const raw = (): Serializer<RawValue | undefined> => (value) => {
   if (value === null || value === undefined) return null;
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
   if (value instanceof Uint8Array) return value;

@@ -1,7 +1,11 @@
 // `npm run kafka:start` / `npm run kafka:stop`: a broker for people, which stays up between runs.
+// `npm run demo`: examples/demo.ts against KAFKA_BROKERS, else that broker, else one for the run.
+import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
-import { devBrokerDir, devBrokerStateFile, runningDevBroker, startTestBroker, type DevBroker } from './broker.ts';
+import { join } from 'node:path';
+import { devBrokerDir, devBrokerStateFile, runningDevBroker, startTestBroker, type DevBroker, type TestBroker } from './broker.ts';
 import { stopLocalBroker } from './local.ts';
+import { projectRoot, workDir } from './paths.ts';
 
 async function start(): Promise<void> {
   const running = runningDevBroker();
@@ -30,10 +34,27 @@ async function stop(): Promise<void> {
   console.log(`kafkarx: stopped the broker at ${state.bootstrap}`);
 }
 
+async function demo(): Promise<void> {
+  let started: TestBroker | undefined;
+  let bootstrap = process.env.KAFKA_BROKERS ?? runningDevBroker()?.bootstrap;
+  if (!bootstrap) {
+    console.log('demo: no broker configured; starting Apache Kafka 4.1.1 for this run…');
+    started = await startTestBroker({ dir: join(workDir(), 'demo'), stopWithPid: process.pid, log: (l) => console.log(l) });
+    bootstrap = started.bootstrap;
+  }
+  const child = spawn(process.execPath, ['--conditions=kafkarx-source', join(projectRoot(), 'examples/demo.ts')], { stdio: 'inherit', env: { ...process.env, KAFKA_BROKERS: bootstrap } });
+  const interrupt = () => child.kill('SIGINT');
+  process.once('SIGINT', interrupt);
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+  process.off('SIGINT', interrupt);
+  await started?.stop();
+  process.exitCode = code;
+}
+
 const command = process.argv[2];
-const run = command === 'start' ? start : command === 'stop' ? stop : undefined;
+const run = command === 'start' ? start : command === 'stop' ? stop : command === 'demo' ? demo : undefined;
 if (!run) {
-  console.error('usage: node test/broker/cli.ts start|stop');
+  console.error('usage: node test/broker/cli.ts start|stop|demo');
   process.exit(2);
 }
 run().catch((e: Error) => {

@@ -2,6 +2,7 @@ import { lastValueFrom, reduce } from 'rxjs';
 import { createProducer } from 'kafkarx';
 import { fromPullSource, toKafka } from 'kafkarx/operators';
 import { bootstrap, createTopic, uniqueTopic } from '../broker/reference.ts';
+import { internals } from '../../src/producer/internals.ts';
 
 test('an AsyncIterable far faster than the broker is paused: memory stays within bufferMemory, nothing is lost', async () => {
   const topic = uniqueTopic('backpressure');
@@ -29,7 +30,7 @@ test('an AsyncIterable far faster than the broker is paused: memory stays within
   let peakBuffered = 0;
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    peakBuffered = Math.max(peakBuffered, producer.memory.used);
+    peakBuffered = Math.max(peakBuffered, internals(producer).memory.used);
   }, 5);
   produced = 0;
   const t1 = performance.now();

@@ -13,6 +13,7 @@ import { Writer } from '../../src/protocol/writer.ts';
 import { consumeWithKcat, kcatInfo } from '../broker/kcat.ts';
 import { bootstrap, consumeWithConsoleConsumer, createTopic, uniqueTopic, type ConsumedRecord } from '../broker/reference.ts';
 import { producersFor } from './support.ts';
+import { internals } from '../../src/producer/internals.ts';
 
 const producer = producersFor('kafkarx-compression-it');
 
@@ -90,8 +91,8 @@ describe('configuration', () => {
     [{ compression: 'snappy' }],
   ] as Array<[Partial<ProducerConfig>]>)('createProducer(%j) accepts the levels Kafka accepts', (config) => {
     const p = make(config)();
-    expect(p.config.compression).toBe(config.compression);
-    expect(p.config.compressionLevel).toBe(config.compressionLevel);
+    expect(internals(p).config.compression).toBe(config.compression);
+    expect(internals(p).config.compressionLevel).toBe(config.compressionLevel);
   });
 
   test('a bad codec, level or gzip implementation given to toKafka() fails with a ConfigError before anything is sent', async () => {

@@ -2,6 +2,7 @@ import { from, lastValueFrom, toArray } from 'rxjs';
 import { toKafka } from 'kafkarx/operators';
 import { bootstrap, consumeWithConsoleConsumer, createTopic, uniqueTopic } from '../broker/reference.ts';
 import { producersFor } from './support.ts';
+import { internals } from '../../src/producer/internals.ts';
 
 const producer = producersFor('kafkarx-idempotence-it');
 
@@ -17,7 +18,7 @@ test('idempotence: a Produce answer lost with its connection is retried without 
     await createTopic(topic, { partitions: 1 });
     const p = producer({ idempotent, batchBytes: 1024, lingerMs: 0 });
     await lastValueFrom(from([{ topic, value: 'warm-up' }]).pipe(toKafka(p)));
-    const conn = p.cluster.readyConnection(p.cluster.leader(topic, 0))!.connection as unknown as {
+    const conn = internals(p).cluster.readyConnection(internals(p).cluster.leader(topic, 0))!.connection as unknown as {
       onFrame(frame: Buffer): void;
       inFlight: Array<{ name: string }>;
       close(): Promise<void>;

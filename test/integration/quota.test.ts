@@ -6,6 +6,7 @@ import { createProducer } from 'kafkarx';
 import { ensureKafkaJars } from '../broker/jars.ts';
 import { runJavaToolAsync } from '../broker/java.ts';
 import { bootstrap, consumeWithConsoleConsumer, createTopic, uniqueTopic } from '../broker/reference.ts';
+import { internals } from '../../src/producer/internals.ts';
 
 const QUOTA = 64 * 1024;
 const RECORDS = 120;
@@ -34,7 +35,7 @@ test(`${RECORDS} records of ${RECORD_BYTES / 1024} KiB under a ${QUOTA / 1024} K
   // The first record opens the connection to the leader, so that its throttle times can be watched.
   await producer.send({ topic, value: value(0) });
   const throttles: number[] = [];
-  producer.cluster.readyConnection(producer.cluster.leader(topic, 0))!.connection.onThrottle((ms) => throttles.push(ms));
+  internals(producer).cluster.readyConnection(internals(producer).cluster.leader(topic, 0))!.connection.onThrottle((ms) => throttles.push(ms));
 
   const started = Date.now();
   const results = await Promise.allSettled(Array.from({ length: RECORDS - 1 }, (_, i) => producer.send({ topic, value: value(i + 1) })));

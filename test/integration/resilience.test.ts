@@ -2,6 +2,7 @@ import { from, interval, lastValueFrom, map, take, tap, toArray } from 'rxjs';
 import { createProducer, murmur2 } from 'kafkarx';
 import { fromPullSource, toKafka } from 'kafkarx/operators';
 import { bootstrap, consumeWithConsoleConsumer, createTopic, uniqueTopic } from '../broker/reference.ts';
+import { internals } from '../../src/producer/internals.ts';
 
 test('a connection dropped mid-stream: in-flight batches are retried on a new connection and every record arrives', async () => {
   const topic = uniqueTopic('dropped');
@@ -15,7 +16,7 @@ test('a connection dropped mid-stream: in-flight batches are retried on a new co
     tap((r) => {
       // Cut the connection to the leader three times while records are in flight.
       if (r.value === 'v1000' || r.value === 'v2000' || r.value === 'v2500') {
-        const conn = producer.cluster.readyConnection(1);
+        const conn = internals(producer).cluster.readyConnection(1);
         if (conn) {
           drops++;
           void conn.connection.close();
@@ -88,9 +89,9 @@ test('unsubscribing mid-stream withdraws what was not written, frees the buffer,
       error: reject,
     });
   });
-  await producer.sender.whenIdle();
-  expect(producer.memory.used).toBe(0);
-  expect(producer.sender.pending).toBe(0);
+  await internals(producer).sender.whenIdle();
+  expect(internals(producer).memory.used).toBe(0);
+  expect(internals(producer).sender.pending).toBe(0);
   // The producer goes on working; the markers also tell where each partition ends.
   const markers = await lastValueFrom(from([0, 1].map((partition) => ({ topic, partition, value: 'end' }))).pipe(toKafka(producer), toArray()));
   await producer.close();

@@ -12,6 +12,7 @@ import { Apis } from '../../src/network/apis.ts';
 import { KafkaError } from '../../src/protocol/errors.ts';
 import { bootstrap, consumeWithConsoleConsumer, endOffsets, secureBroker, uniqueTopic } from '../broker/reference.ts';
 import { captureOutput, renderError, secrets, settles, openSockets, trackHandles, unsecuredJwt } from './security-support.ts';
+import { internals } from '../../src/producer/internals.ts';
 
 const s = secureBroker();
 const ca = readFileSync(s.certs.ca);
@@ -83,8 +84,8 @@ test('OAUTHBEARER: the connection re-authenticates in place during a long stream
   });
   try {
     await producer.send({ topic, value: 'first' });
-    const nodeId = [...Array(10).keys()].find((id) => producer.cluster.readyConnection(id));
-    const conn = producer.cluster.readyConnection(nodeId!)!;
+    const nodeId = [...Array(10).keys()].find((id) => internals(producer).cluster.readyConnection(id));
+    const conn = internals(producer).cluster.readyConnection(nodeId!)!;
     let closed = false;
     conn.connection.onClose(() => (closed = true));
     const tokensAtStart = tokens;
@@ -95,7 +96,7 @@ test('OAUTHBEARER: the connection re-authenticates in place during a long stream
     expect(metas).toHaveLength(n);
     // The same connection carried the whole stream and authenticated again at least three times.
     expect(closed).toBe(false);
-    expect(producer.cluster.readyConnection(nodeId!)).toBe(conn);
+    expect(internals(producer).cluster.readyConnection(nodeId!)).toBe(conn);
     expect(tokens - tokensAtStart).toBeGreaterThanOrEqual(3);
     const consumed = await consumeWithConsoleConsumer(topic, { maxRecords: n + 1 });
     const values = consumed.map((c) => c.value!.toString());

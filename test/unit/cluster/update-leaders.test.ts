@@ -3,6 +3,7 @@
 import type { ProduceResponse } from '../../../src/protocol/messages/produce.ts';
 import { ErrorCode } from '../../../src/protocol/errors.ts';
 import { producer, seedTopic } from '../operators/support.ts';
+import { internals } from '../../../src/producer/internals.ts';
 
 function answer(partitions: Array<{ index: number; leaderId: number; leaderEpoch: number }>, endpoints: Array<{ nodeId: number; port: number }> = []): ProduceResponse {
   return {
@@ -21,10 +22,10 @@ function answer(partitions: Array<{ index: number; leaderId: number; leaderEpoch
 /** A cluster that knows brokers 1 and 2 and topic t, whose partitions 0 and 1 are led by 1 at leader epoch 0. */
 function cluster() {
   const p = producer();
-  const brokers = (p.cluster as unknown as { brokers: Map<number, { nodeId: number; host: string; port: number }> }).brokers;
+  const brokers = (internals(p).cluster as unknown as { brokers: Map<number, { nodeId: number; host: string; port: number }> }).brokers;
   for (const id of [1, 2]) brokers.set(id, { nodeId: id, host: '127.0.0.1', port: 9000 + id });
   seedTopic(p, 't', [1, 1]);
-  return { c: p.cluster, brokers };
+  return { c: internals(p).cluster, brokers };
 }
 
 test('a newer leader epoch moves the partition to the named leader; other partitions keep theirs', () => {

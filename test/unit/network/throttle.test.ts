@@ -5,6 +5,7 @@ import { createProducer, KafkaError, type Producer, type ProducerConfig } from '
 import { ErrorCode } from '../../../src/protocol/errors.ts';
 import { ApiKey } from '../../../src/protocol/messages/index.ts';
 import { ScriptedBroker, type ScriptedRequest } from './scripted-broker.ts';
+import { internals } from '../../../src/producer/internals.ts';
 
 const brokers: ScriptedBroker[] = [];
 const producers: Producer[] = [];
@@ -56,7 +57,7 @@ test('after a Produce v12 answer with throttleTimeMs, the connection sends nothi
   const { broker, producer } = await setup(2, 500);
   await send(producer, 1);
   const seen: Array<[number, string]> = [];
-  producer.cluster.readyConnection(0)!.connection.onThrottle((ms, request) => seen.push([ms, request]));
+  internals(producer).cluster.readyConnection(0)!.connection.onThrottle((ms, request) => seen.push([ms, request]));
   await send(producer, 2);
   await send(producer, 3);
   const { throttledAt, nextAt, next } = afterNthProduce(broker, 2);
@@ -70,7 +71,7 @@ test('the same answer at Produce v5, before KIP-219 (the broker delayed its answ
   const { broker, producer } = await setup(2, 500, {}, { [ApiKey.Produce]: 5 });
   await send(producer, 1);
   const seen: number[] = [];
-  producer.cluster.readyConnection(0)!.connection.onThrottle((ms) => seen.push(ms));
+  internals(producer).cluster.readyConnection(0)!.connection.onThrottle((ms) => seen.push(ms));
   await send(producer, 2);
   await send(producer, 3);
   const { throttledAt, nextAt, next } = afterNthProduce(broker, 2);

@@ -6,6 +6,7 @@ import { batch } from '../../../operators/batch.ts';
 import { isBatch, ProducerBatch, type BatchOwner } from '../../../src/producer/batch.ts';
 import { RecordBatchBuilder } from '../../../src/record/batch-builder.ts';
 import { describe as show, failedRecord, producer, record, testScheduler } from './support.ts';
+import { internals } from '../../../src/producer/internals.ts';
 
 /** Bytes a batch of these one-letter values takes: the threshold where it counts as full. */
 function batchSizeOf(values: string[]): number {
@@ -98,7 +99,7 @@ test('records that failed upstream pass straight through, and stay out of the ba
 test('unsubscribing releases the memory of batches never handed on, and returns their builders', () => {
   const p = producer({ lingerMs: 50, batchBytes: batchSizeOf(['a', 'b']) });
   const reserved = (r: ReturnType<typeof record>) => {
-    expect(p.memory.tryReserve(r.size)).toBe(true);
+    expect(internals(p).memory.tryReserve(r.size)).toBe(true);
     r.reserved = r.size;
     return r;
   };
@@ -114,15 +115,15 @@ test('unsubscribing releases the memory of batches never handed on, and returns 
       emitted.push(show(x));
       return isBatch(x) ? x.reservedBytes : -1;
     }));
-    scheduler.schedule(() => (usedBeforeUnsubscribe = p.memory.used), 4);
+    scheduler.schedule(() => (usedBeforeUnsubscribe = internals(p).memory.used), 4);
     // t/0 (a, b) is full and handed on at 1; t/1 (c) is still open at 5, when the subscriber leaves.
     expectObservable(out, '^----!').toBe('-x', { x: a.size + b.size });
   });
   expect(emitted).toEqual(['t/0:a,b']);
   expect(usedBeforeUnsubscribe).toBe(a.size + b.size + c.size);
   // The handed-on batch is downstream's to release; only c's bytes came back.
-  expect(p.memory.used).toBe(a.size + b.size);
-  expect(p.builders.size).toBe(1);
+  expect(internals(p).memory.used).toBe(a.size + b.size);
+  expect(internals(p).builders.size).toBe(1);
 });
 
 test('after unsubscribing, the linger timer of an open batch does not fire', () => {
@@ -139,10 +140,10 @@ test('after unsubscribing, the linger timer of an open batch does not fire', () 
 // (here one in retry backoff until long after the test). Its lingered batch stays open and keeps
 // filling, as the Java client's accumulator does; other partitions keep their linger.
 function blockPartition(p: ReturnType<typeof producer>, topic: string, partition: number): BatchOwner {
-  const blocker = new ProducerBatch(topic, partition, p.builders.acquire(), 0);
+  const blocker = new ProducerBatch(topic, partition, internals(p).builders.acquire(), 0);
   blocker.retryAt = 1e9;
   const owner: BatchOwner = { done: () => undefined };
-  p.sender.enqueue(blocker, owner);
+  internals(p).sender.enqueue(blocker, owner);
   return owner;
 }
 
@@ -164,7 +165,7 @@ test('a held batch goes as soon as its partition frees up, and the next one ling
     const p = producer({ lingerMs: 5, idempotent: false, scheduler });
     const owner = blockPartition(p, 't', 0);
     // The blocking batch is withdrawn at 12: the sender's queue for t/0 empties.
-    scheduler.schedule(() => p.sender.cancel(owner as BatchOwner<never>), 12);
+    scheduler.schedule(() => internals(p).sender.cancel(owner as BatchOwner<never>), 12);
     const source = cold('a--b 10ms c', { a: record('t', 0, 'a'), b: record('t', 0, 'b'), c: record('t', 0, 'c') });
     expectObservable(source.pipe(batch(p), map(show))).toBe('12ms x 6ms y', { x: 't/0:a,b', y: 't/0:c' });
   });

@@ -7,6 +7,7 @@ import type { PartitionInput } from '../../../src/producer/partitioners.ts';
 import type { Producer } from '../../../src/producer/producer.ts';
 import type { OutgoingRecord } from '../../../src/producer/record.ts';
 import { producer, record, seedTopic, testScheduler } from './support.ts';
+import { internals } from '../../../src/producer/internals.ts';
 
 /** Routes records synchronously (their topics are known) and returns them. */
 function route(p: Producer, records: OutgoingRecord[], options: PartitionOptions = {}): OutgoingRecord[] {
@@ -179,7 +180,7 @@ describe('custom partitioner functions', () => {
     const bad = record('t', -1, 'v');
     const good = record('t', -1, 'w');
     for (const r of [bad, good]) {
-      expect(p.memory.tryReserve(r.size)).toBe(true);
+      expect(internals(p).memory.tryReserve(r.size)).toBe(true);
       r.reserved = r.size;
     }
     const out = route(p, [bad, good], { partitioner: ({ value }) => (value === (bad.source as { value: unknown }).value ? answer : 1) });
@@ -190,7 +191,7 @@ describe('custom partitioner functions', () => {
     // The stream goes on with the next record.
     expect(out[1].error).toBeNull();
     expect(out[1].partition).toBe(1);
-    expect(p.memory.used).toBe(good.size);
+    expect(internals(p).memory.used).toBe(good.size);
   });
 
   test('a partitioner that throws fails only that record, with its error', () => {
@@ -223,7 +224,7 @@ test('a record for a partition beyond the known count waits for fresh metadata w
   seedTopic(p, 'other', [1]);
   const late = record('t', 5, 'late');
   late.reserved = late.size;
-  expect(p.memory.tryReserve(late.size)).toBe(true);
+  expect(internals(p).memory.tryReserve(late.size)).toBe(true);
   const seen: string[] = [];
   const started = Date.now();
   try {
@@ -240,5 +241,5 @@ test('a record for a partition beyond the known count waits for fresh metadata w
   // Another topic is not held up; the records of t keep their order and fail together.
   expect(seen).toEqual(['free:0', 'late:TimeoutError', 'behind:TimeoutError']);
   expect(Date.now() - started).toBeGreaterThanOrEqual(190);
-  expect(p.memory.used).toBe(0);
+  expect(internals(p).memory.used).toBe(0);
 });

@@ -7,6 +7,7 @@ import { BufferExhaustedError, RecordTooLargeError } from '../../../src/producer
 import type { OutgoingRecord } from '../../../src/producer/record.ts';
 import { RECORD_BATCH_OVERHEAD } from '../../../src/record/batch-format.ts';
 import { producer, record, testScheduler } from './support.ts';
+import { internals } from '../../../src/producer/internals.ts';
 
 /** "value:ok" or "value:ErrorName", plus every error kept for closer checks. */
 function outcome(errors: Error[]) {
@@ -35,7 +36,7 @@ test('with the budget full, records wait in order and fail with BufferExhaustedE
     expect(e.message).toContain('"t"');
   }
   // Failed records took nothing: only a and b hold memory.
-  expect(p.memory.used).toBe(2 * SIZE);
+  expect(internals(p).memory.used).toBe(2 * SIZE);
 });
 
 test('records admitted at once are marked as holding their bytes', () => {
@@ -44,7 +45,7 @@ test('records admitted at once are marked as holding their bytes', () => {
   testScheduler().run(({ cold, expectObservable }) => {
     expectObservable(cold('a', { a }).pipe(reserve(p), map((r) => r.reserved))).toBe('a', { a: SIZE });
   });
-  expect(p.memory.used).toBe(SIZE);
+  expect(internals(p).memory.used).toBe(SIZE);
 });
 
 test('releasing memory lets the waiting records through, in arrival order', () => {
@@ -53,11 +54,11 @@ test('releasing memory lets the waiting records through, in arrival order', () =
   scheduler.run(({ cold, expectObservable }) => {
     const source = cold('abcd', { a: record('t', 0, 'a'), b: record('t', 0, 'b'), c: record('t', 0, 'c'), d: record('t', 0, 'd') });
     // As if the broker acknowledged a at 5 and b at 7.
-    scheduler.schedule(() => p.memory.release(SIZE), 5);
-    scheduler.schedule(() => p.memory.release(SIZE), 7);
+    scheduler.schedule(() => internals(p).memory.release(SIZE), 5);
+    scheduler.schedule(() => internals(p).memory.release(SIZE), 7);
     expectObservable(source.pipe(reserve(p), map(outcome([])))).toBe('ab---c-d', { a: 'a:ok', b: 'b:ok', c: 'c:ok', d: 'd:ok' });
   });
-  expect(p.memory.used).toBe(2 * SIZE);
+  expect(internals(p).memory.used).toBe(2 * SIZE);
 });
 
 test('a small record does not overtake a large one waiting ahead of it, though it would fit', () => {
@@ -68,8 +69,8 @@ test('a small record does not overtake a large one waiting ahead of it, though i
   const p = producer({ bufferMemory: a.size + big.size - 1, maxBlockMs: 100 });
   const scheduler = testScheduler();
   scheduler.run(({ cold, expectObservable }) => {
-    scheduler.schedule(() => p.memory.release(a.size), 5);
-    scheduler.schedule(() => p.memory.release(big.size), 7);
+    scheduler.schedule(() => internals(p).memory.release(a.size), 5);
+    scheduler.schedule(() => internals(p).memory.release(big.size), 7);
     // Free room at 2 is big.size - 1 ≥ c.size, so c alone would fit; it waits behind big, which
     // gets a's bytes at 5, and then gets big's at 7.
     expectObservable(cold('abc', { a, b: big, c }).pipe(reserve(p), map(outcome([])))).toBe('a----b-c', {
@@ -91,7 +92,7 @@ test('a record whose batch would exceed maxRequestSize fails at once with Record
   expect(errors[0].message).toContain('maxRequestSize (300 bytes)');
   expect(errors[0].message).toContain(`${big.size + RECORD_BATCH_OVERHEAD} bytes`);
   expect(big.reserved).toBe(0);
-  expect(p.memory.used).toBe(SIZE);
+  expect(internals(p).memory.used).toBe(SIZE);
 });
 
 test('a record larger than the whole bufferMemory fails at once instead of waiting forever', () => {
@@ -102,7 +103,7 @@ test('a record larger than the whole bufferMemory fails at once instead of waiti
     expectObservable(cold('a', { a: big }).pipe(reserve(p), map(outcome(errors)))).toBe('a', { a: 'xxxxxxxx:RecordTooLargeError' });
   });
   expect(errors[0].message).toContain('bufferMemory (200 bytes)');
-  expect(p.memory.used).toBe(0);
+  expect(internals(p).memory.used).toBe(0);
 });
 
 test('a record exactly at maxRequestSize is accepted (the limit is inclusive, as in Java)', () => {
@@ -119,13 +120,13 @@ test('records that failed upstream pass through without taking memory, even whil
   failed.error = new Error('upstream');
   const scheduler = testScheduler();
   scheduler.run(({ cold, expectObservable }) => {
-    scheduler.schedule(() => p.memory.release(SIZE), 4);
+    scheduler.schedule(() => internals(p).memory.release(SIZE), 4);
     // f arrives while b waits: it keeps its place behind b rather than jumping the line.
     expectObservable(cold('abf', { a: record('t', 0, 'a'), b: record('t', 0, 'b'), f: failed }).pipe(reserve(p), map(outcome([])))).toBe('a---(bf)', {
       a: 'a:ok', b: 'b:ok', f: 'f:Error',
     });
   });
-  expect(p.memory.used).toBe(SIZE);
+  expect(internals(p).memory.used).toBe(SIZE);
 });
 
 test('completion waits for the records still waiting', () => {
@@ -142,11 +143,11 @@ test('unsubscribing withdraws the waiting records from the memory line', () => {
   const b = record('t', 0, 'b');
   const scheduler = testScheduler();
   scheduler.run(({ cold, expectObservable }) => {
-    scheduler.schedule(() => p.memory.release(SIZE), 5);
+    scheduler.schedule(() => internals(p).memory.release(SIZE), 5);
     expectObservable(cold('ab', { a: record('t', 0, 'a'), b }).pipe(reserve(p), map(outcome([]))), '^--!').toBe('a', { a: 'a:ok' });
   });
   // Had b stayed in line, the release at 5 would have handed its bytes to it.
-  expect(p.memory.used).toBe(0);
+  expect(internals(p).memory.used).toBe(0);
   expect(b.reserved).toBe(0);
-  expect(p.memory.hasRoom).toBe(true);
+  expect(internals(p).memory.hasRoom).toBe(true);
 });

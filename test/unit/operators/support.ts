@@ -4,14 +4,15 @@ import { TestScheduler } from 'rxjs/testing';
 import { TopicInfo } from '../../../src/cluster/metadata.ts';
 import type { ProducerConfig } from '../../../src/producer/config.ts';
 import { isBatch, type BatchOrFailure } from '../../../src/producer/batch.ts';
-import { Producer } from '../../../src/producer/producer.ts';
+import { openProducer, type Producer } from '../../../src/producer/producer.ts';
 import { OutgoingRecord } from '../../../src/producer/record.ts';
 import { recordBatchSizeUpperBound } from '../../../src/record/batch-builder.ts';
 import { RECORD_BATCH_OVERHEAD } from '../../../src/record/batch-format.ts';
+import { internals } from '../../../src/producer/internals.ts';
 
 /** Port 1 never answers; the Producer constructor opens no connection, so none is attempted. */
 export function producer(config: Partial<ProducerConfig> = {}): Producer {
-  return new Producer({ brokers: ['127.0.0.1:1'], ...config });
+  return openProducer({ brokers: ['127.0.0.1:1'], ...config });
 }
 
 export function testScheduler(): TestScheduler {
@@ -52,8 +53,8 @@ export function describe(item: BatchOrFailure): string {
  */
 export function seedTopic(p: Producer, name: string, leaders: number[]): TopicInfo {
   const info = new TopicInfo(name, Int32Array.from(leaders), new Int32Array(leaders.length).fill(0), Date.now());
-  (p.cluster as unknown as { topics: Map<string, TopicInfo> }).topics.set(name, info);
+  (internals(p).cluster as unknown as { topics: Map<string, TopicInfo> }).topics.set(name, info);
   // Guard against the private field being renamed: the seeding must be visible through the API.
-  if (p.cluster.topic(name) !== info) throw new Error('seedTopic: Cluster no longer keeps metadata in `topics`');
+  if (internals(p).cluster.topic(name) !== info) throw new Error('seedTopic: Cluster no longer keeps metadata in `topics`');
   return info;
 }

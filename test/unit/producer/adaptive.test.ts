@@ -14,6 +14,7 @@ import { OutgoingRecord } from '../../../src/producer/record.ts';
 import { Sender } from '../../../src/producer/sender.ts';
 import { RecordBatchBuilder, RecordBatchBuilderPool } from '../../../src/record/batch-builder.ts';
 import { producer, record, seedTopic } from '../operators/support.ts';
+import { internals } from '../../../src/producer/internals.ts';
 
 test('weightedChoice: each partition counts (longest queue + 1 - its queue) times; equal queues are uniform', () => {
   // queues 0, 4, 2 weigh 5, 1, 3 out of 9
@@ -42,7 +43,7 @@ test('the partition stage weighs keyless records by the sender\'s queues, unless
     const p = producer({ partitionerAdaptive: adaptive, batchBytes: 1 });
     seedTopic(p, 't', [1, 1, 1]);
     // Partition 1 has 8 batches queued, the others none.
-    (p.sender as unknown as { partitionLoad: unknown }).partitionLoad = () => ({ partitions: [0, 1, 2], queueSizes: [0, 8, 0] });
+    (internals(p).sender as unknown as { partitionLoad: unknown }).partitionLoad = () => ({ partitions: [0, 1, 2], queueSizes: [0, 8, 0] });
     let r = 0;
     let out: OutgoingRecord[] = [];
     from(Array.from({ length: 3000 }, () => record('t', -1, 'v'))).pipe(partition(p, { random: () => ((r++ * 7919) % 100_000 + 0.5) / 100_000 }), toArray())

@@ -3,6 +3,7 @@ import { transaction, transactions } from '../../../operators/transaction.ts';
 import type { Cluster } from '../../../src/cluster/cluster.ts';
 import { resolveConfig } from '../../../src/producer/config.ts';
 import { ConfigError, ProducerFencedError, TransactionOutcomeUnknownError, TransactionStateError } from '../../../src/producer/errors.ts';
+import { registerInternals, type ProducerInternals } from '../../../src/producer/internals.ts';
 import type { Producer } from '../../../src/producer/producer.ts';
 import { TransactionManager } from '../../../src/producer/transactions.ts';
 import { Flights } from '../../../src/producer/flights.ts';
@@ -74,6 +75,7 @@ function fakeProducer() {
     transactions: manager, closed: false, config, memory: new MemoryBudget(1 << 20), builders: new RecordBatchBuilderPool(),
     registerFlusher: () => () => undefined, registerEnder: () => () => undefined, flights: new Flights(), sender: { cancel: () => undefined },
   } as unknown as Producer;
+  registerInternals(producer, producer as unknown as ProducerInternals);
   return {
     producer,
     log,

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 // The package as users get it: `npm run build` emits ESM, CommonJS and declarations, and both
 // entry points load through package.json's `exports` in either module system.
@@ -15,4 +16,20 @@ test('the build emits ESM, CommonJS and .d.ts for kafkarx and kafkarx/operators'
   const esm = spawnSync(process.execPath, ['--input-type=module', '-e', 'import { createProducer } from "kafkarx"; import { toKafka } from "kafkarx/operators"; console.log(typeof createProducer, typeof toKafka)'], { encoding: 'utf8' });
   expect(esm.stderr).toBe('');
   expect(esm.stdout.trim()).toBe('function function');
+
+  // The published API is the API: Producer is an interface of its public methods only (what the
+  // operators reach inside goes through src/producer/internals.ts), and no class to `new`.
+  const declared = readFileSync('dist/esm/src/producer/producer.d.ts', 'utf8');
+  const body = /export interface Producer \{([\s\S]*?)\n\}/.exec(declared)![1];
+  const members = [...body.matchAll(/^ {4}(?:readonly )?([\w$]+)[?]?[(<:]/gm)].map((m) => m[1]);
+  expect(members.sort()).toEqual(['close', 'closed', 'flush', 'metrics', 'metrics$', 'ready', 'send', 'transaction']);
+  expect(declared).not.toMatch(/declare class/);
+  const loaded = spawnSync(process.execPath, ['-e', 'const k = require("kafkarx"); console.log(Object.keys(k).filter((n) => /^Producer$|internals/i.test(n)).join() || "none")'], { encoding: 'utf8' });
+  expect(loaded.stdout.trim()).toBe('none');
+  // No declaration an entry point reaches names the internals module.
+  const entryTypes = ['dist/esm/src/index.d.ts', 'dist/esm/operators/index.d.ts', 'dist/esm/src/testing/index.d.ts'];
+  for (const dir of ['dist/esm/operators', 'dist/esm/src/producer']) {
+    for (const f of readdirSync(dir)) if (f.endsWith('.d.ts') && f !== 'internals.d.ts') entryTypes.push(join(dir, f));
+  }
+  for (const f of entryTypes) expect([f, /from '[^']*internals/.test(readFileSync(f, 'utf8'))]).toEqual([f, false]);
 }, 120_000);
