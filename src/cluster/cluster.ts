@@ -61,7 +61,8 @@ export class Cluster {
   private bootstrapConnection: Promise<BrokerConnection> | undefined;
   private updating = false;
   private updateRequested = false;
-  private lastUpdate = 0;
+  /** When the last metadata request went out; none yet: the first goes at once, whatever the clock reads. */
+  private lastUpdate = -Infinity;
   private closed = false;
   /** Aborted by close(): ends every connection, also those still connecting or handshaking. */
   private readonly closing = new AbortController();
@@ -147,12 +148,16 @@ export class Cluster {
     if (!this.updating) void this.runUpdates();
   }
 
-  /** The connection to a broker, opened (with reconnect backoff) when there is none. */
-  connectionTo(nodeId: number): Promise<BrokerConnection> {
+  /**
+   * The connection to a broker, opened (with reconnect backoff) when there is none. `known`: the
+   * broker's address as another answer gave it (FindCoordinator), for a broker the metadata does
+   * not list yet; the metadata's address wins.
+   */
+  connectionTo(nodeId: number, known?: BrokerAddress): Promise<BrokerConnection> {
     if (this.closed) return Promise.reject(new ProducerClosedError());
     const existing = this.connections.get(nodeId);
     if (existing) return existing;
-    const address = this.brokers.get(nodeId);
+    const address = this.brokers.get(nodeId) ?? known;
     if (!address) return Promise.reject(new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `broker ${nodeId} is not in the cluster metadata`));
     const pending = this.open(nodeId, address.host, address.port);
     this.connections.set(nodeId, pending);

@@ -29,6 +29,8 @@ export interface FakeKafkaOptions {
 
 /** A request as the fake received it, decoded by the generated protocol codecs. */
 export interface ReceivedRequest {
+  /** When it arrived: the scheduler's time, or Date.now() without one. */
+  readonly at: number;
   readonly broker: number;
   readonly api: string;
   readonly version: number;
@@ -238,6 +240,10 @@ export class FakeKafka {
     return p;
   }
 
+  private now(): number {
+    return this.opts.scheduler ? this.opts.scheduler.now() : Date.now();
+  }
+
   private after(ms: number, fn: () => void): void {
     const scheduler = this.opts.scheduler;
     if (scheduler) {
@@ -275,7 +281,7 @@ export class FakeKafka {
         const r = new Reader(frame);
         const header = M.RequestHeader.decodeRequestHeader(r, handler.isFlexible(version) ? 2 : 1);
         const body = handler.decode(r, version);
-        this.received.push({ broker: node, api: handler.name, version, body });
+        this.received.push({ at: this.now(), broker: node, api: handler.name, version, body });
         const response = this.answer(node, handler.name, version, body);
         if (response === undefined) return;
         const w = new Writer(256);
