@@ -552,6 +552,7 @@ export class FakeKafka {
     let txn = this.transactions.get(req.transactionalId);
     if (!txn) {
       txn = new Transaction(req.transactionalId, this.nextProducerId++, 0);
+      txn.timeoutMs = req.transactionTimeoutMs;
       this.transactions.set(req.transactionalId, txn);
       return ok(txn.producerId, txn.epoch);
     }
