@@ -165,14 +165,19 @@ export class FakeKafka {
   // ---- topics -------------------------------------------------------------------------------
 
   /**
-   * Creates a topic whose partitions' leaders go round the brokers. `maxMessageBytes` is the
-   * topic's max.message.bytes: a larger batch is refused with MESSAGE_TOO_LARGE.
+   * Creates a topic whose partitions' leaders go round the brokers, or are `leaders` (a node id
+   * per partition, -1 for none). `maxMessageBytes` is the topic's max.message.bytes: a larger
+   * batch is refused with MESSAGE_TOO_LARGE.
    */
-  createTopic(name: string, partitions = this.opts.defaultPartitions, config: { maxMessageBytes?: number } = {}): void {
+  createTopic(name: string, partitions = this.opts.defaultPartitions, config: { maxMessageBytes?: number; leaders?: readonly number[] } = {}): void {
     if (this.topics.has(name)) throw new Error(`FakeKafka: topic ${JSON.stringify(name)} exists`);
+    const leaders = config.leaders;
+    if (leaders && (leaders.length !== partitions || leaders.some((n) => n !== -1 && !this.nodes.includes(n)))) {
+      throw new Error(`FakeKafka: leaders ${JSON.stringify(leaders)} must name one broker (1..${this.nodes.length}) or -1 for each of ${partitions} partitions`);
+    }
     const topic = new Topic(name, randomBytes(16).toString('base64url'), config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
     const first = this.topicCount++;
-    for (let p = 0; p < partitions; p++) topic.partitions.push(new PartitionLog(name, p, this.nodes[(first + p) % this.nodes.length]));
+    for (let p = 0; p < partitions; p++) topic.partitions.push(new PartitionLog(name, p, leaders ? leaders[p] : this.nodes[(first + p) % this.nodes.length]));
     this.topics.set(name, topic);
   }
 
