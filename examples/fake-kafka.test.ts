@@ -1,10 +1,13 @@
-// How a user tests a toKafka() pipeline with kafkarx/testing: the producer talks to FakeKafka, an
-// in-memory cluster, instead of a broker; the test injects faults and inspects what was written.
-// Runs in real time (a few hundred ms): see the README for what virtual time does not cover yet.
-import { from, lastValueFrom, map, Subject, timer, toArray, zip, type Observable } from 'rxjs';
-import { createProducer, json, type Producer, type RecordMetadata } from 'kafkarx';
+// How a user tests a toKafka() pipeline with kafkarx/testing: marble diagrams in virtual time.
+// The producer talks to FakeKafka, an in-memory cluster, instead of a broker; both run on the
+// TestScheduler (`scheduler`), so linger, request latency, retry backoff and every timeout are
+// exact frames, and the whole file runs in milliseconds. runMarbles is TestScheduler.run() for
+// code that awaits between timers, as a producer does (see src/testing/virtual-time.ts).
+import { map, type Observable } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { createProducer, json, type Producer, type ProducerConfig, type RecordMetadata } from 'kafkarx';
 import { toKafka } from 'kafkarx/operators';
-import { FakeKafka } from 'kafkarx/testing';
+import { FakeKafka, runMarbles } from 'kafkarx/testing';
 
 // ---- the code under test: what a user's application would export ----
 interface Order {
@@ -31,11 +34,26 @@ function publishInvoiceBatch(producer: Producer, orders$: Observable<Order>): Ob
 }
 
 // ---- the tests ----
+const orders = {
+  a: { id: 1, customerId: 'c1', total: 10 },
+  b: { id: 2, customerId: 'c2', total: 20 },
+  c: { id: 3, customerId: 'c1', total: 30 },
+  x: { id: 4, customerId: 'c2', total: -5 },
+};
+/** Where each record landed, `partition@offset`: marble values compare by value. */
+const where = (m: RecordMetadata) => `${m.partition}@${m.offset}`;
+
+let testScheduler: TestScheduler;
 let kafka: FakeKafka;
 let producer: Producer;
 
+function start(config: Partial<ProducerConfig> = {}): void {
+  producer = createProducer({ brokers: kafka.bootstrap, transport: kafka.transport, scheduler: testScheduler, ...config });
+}
+
 beforeEach(() => {
-  kafka = new FakeKafka({ topics: { orders: 1, invoices: 1 } });
+  testScheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+  kafka = new FakeKafka({ topics: { orders: 1, invoices: 1 }, scheduler: testScheduler });
 });
 
 afterEach(async () => {
@@ -43,37 +61,51 @@ afterEach(async () => {
   kafka.close();
 });
 
-test('orders that arrive within the linger time go out in one Produce request', async () => {
-  producer = createProducer({ brokers: kafka.bootstrap, transport: kafka.transport });
-  const orders$ = new Subject<Order>();
-  const done = lastValueFrom(publishOrders(producer, orders$).pipe(toArray()));
-  orders$.next({ id: 1, customerId: 'c1', total: 10 });
-  orders$.next({ id: 2, customerId: 'c2', total: 20 });
-  // The third order comes after the first batch's 50 ms linger: a second request.
-  await lastValueFrom(timer(150));
-  orders$.next({ id: 3, customerId: 'c1', total: 30 });
-  orders$.complete();
-  const meta = await done;
-  expect(meta.map((m) => m.offset)).toEqual([0, 1, 2]);
+test('orders within the linger time go out together, 50 ms after the first; the source completing sends the rest at once', async () => {
+  start();
+  await runMarbles(testScheduler, ({ cold, expectObservable, expectSubscriptions }) => {
+    const orders$ = cold('a 9ms b 99ms c|', orders);
+    expectObservable(publishOrders(producer, orders$).pipe(map(where))).toBe('50ms (ab) 57ms (c|)', { a: '0@0', b: '0@1', c: '0@2' });
+    expectSubscriptions(orders$.subscriptions).toBe('^ 110ms !');
+  });
   expect(kafka.requests('Produce')).toHaveLength(2);
   expect(kafka.records('orders').map((r) => JSON.parse(r.value!.toString()).id)).toEqual([1, 2, 3]);
 });
 
-test('a retriable error from the broker is retried, and the order is written once', async () => {
-  producer = createProducer({ brokers: kafka.bootstrap, transport: kafka.transport, retryBackoffMs: 10 });
+test('a retriable error is retried after retryBackoffMs, and the order is written once', async () => {
+  start({ retryBackoffMs: 100 });
   kafka.failProduce('orders', 0, 19 /* NOT_ENOUGH_REPLICAS */);
-  const meta = await lastValueFrom(publishOrders(producer, from([{ id: 1, customerId: 'c1', total: 10 }])).pipe(toArray()));
-  expect(meta.map((m) => m.offset)).toEqual([0]);
+  // Both Produce answers take 2 ms: the batch leaves at 50 (linger), fails at 52, goes again at
+  // 152 (no jitter in virtual time), succeeds at 154; the source completed at 100.
+  kafka.delayResponses('Produce', 2, 2);
+  await runMarbles(testScheduler, ({ cold, expectObservable, expectSubscriptions }) => {
+    const orders$ = cold('a 99ms |', orders);
+    expectObservable(publishOrders(producer, orders$).pipe(map(where))).toBe('154ms (a|)', { a: '0@0' });
+    expectSubscriptions(orders$.subscriptions).toBe('^ 99ms !');
+  });
   expect(kafka.requests('Produce')).toHaveLength(2);
-  expect(kafka.records('orders')).toHaveLength(1);
+  expect(kafka.records('orders').map((r) => r.offset)).toEqual([0]);
 });
 
-test('a transaction whose body fails aborts: nothing reaches a read_committed consumer', async () => {
-  producer = createProducer({ brokers: kafka.bootstrap, transport: kafka.transport, transactionalId: 'invoicer', lingerMs: 0 });
-  // The bad order comes 100 ms after the good one, which by then is written (inside the transaction).
-  const orders$ = zip(from([{ id: 1, customerId: 'c1', total: 10 }, { id: 2, customerId: 'c2', total: -5 }]), timer(0, 100)).pipe(map(([order]) => order));
-  await expect(lastValueFrom(publishInvoiceBatch(producer, orders$))).rejects.toThrow('order 2 has a negative total');
+test('a transaction whose body fails aborts at once: nothing reaches a read_committed consumer', async () => {
+  start({ transactionalId: 'invoicer', lingerMs: 0 });
+  await runMarbles(testScheduler, ({ cold, expectObservable, expectSubscriptions }) => {
+    // The bad order comes 100 ms after the good one, which by then is written (inside the transaction).
+    const orders$ = cold('a 99ms x', orders);
+    expectObservable(publishInvoiceBatch(producer, orders$)).toBe('100ms #', undefined, new Error('order 4 has a negative total'));
+    expectSubscriptions(orders$.subscriptions).toBe('^ 99ms !');
+  });
   expect(kafka.readCommitted('invoices')).toEqual([]);
   expect(kafka.records('invoices').map((r) => [r.offset, r.key?.toString(), r.state])).toEqual([[0, 'c1', 'aborted']]);
   expect(kafka.requests('EndTxn').map((r) => (r.body as { committed: boolean }).committed)).toEqual([false]);
+});
+
+test('a transaction that commits emits its results only after the commit', async () => {
+  start({ transactionalId: 'invoicer', lingerMs: 0 });
+  // EndTxn takes 30 ms: the results come with the commit, not with the acknowledgements.
+  kafka.delayResponses('EndTxn', 30);
+  await runMarbles(testScheduler, ({ cold, expectObservable }) => {
+    expectObservable(publishInvoiceBatch(producer, cold('a 9ms b|', orders)).pipe(map(where))).toBe('41ms (ab|)', { a: '0@0', b: '0@1' });
+  });
+  expect(kafka.readCommitted('invoices').map((r) => r.offset)).toEqual([0, 1]);
 });

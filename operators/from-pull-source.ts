@@ -39,7 +39,8 @@ async function pullSync<T>(it: Iterator<T>, producer: ProducerInternals, subscri
         subscriber.next(next.value);
       }
       if (state.stopped) return;
-      if (producer.memory.hasRoom) await new Promise<void>((resolve) => setImmediate(resolve));
+      // The producer's clock: setImmediate in real time, the scheduler's next action in virtual time.
+      if (producer.memory.hasRoom) await new Promise<void>((resolve) => producer.config.clock.soon(resolve));
       else await producer.memory.whenRoom();
     }
   } finally {

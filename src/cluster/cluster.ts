@@ -1,4 +1,5 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import type { Cancel, Clock } from '../clock.ts';
 import { Apis } from '../network/apis.ts';
 import { BrokerConnection } from '../network/broker.ts';
 import type { ConnectionOptions, Transport } from '../network/connection.ts';
@@ -23,6 +24,8 @@ export interface ClusterOptions {
   retryBackoffMaxMs: number;
   reconnectBackoffMs: number;
   reconnectBackoffMaxMs: number;
+  /** Every timer and timestamp of the cluster and its connections. */
+  clock: Clock;
   transport?: Transport;
   /** Told of connections and metadata changes (absent in tests that need none). */
   instrumentation?: Instrumentation;
@@ -34,7 +37,7 @@ interface Waiter {
   since: number;
   resolve: (topic: TopicInfo) => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  cancelTimer: Cancel;
   last?: Error;
 }
 
@@ -58,19 +61,22 @@ export class Cluster {
   private bootstrapConnection: Promise<BrokerConnection> | undefined;
   private updating = false;
   private updateRequested = false;
-  private lastUpdate = 0;
+  /** When the last metadata request went out; none yet: the first goes at once, whatever the clock reads. */
+  private lastUpdate = -Infinity;
   private closed = false;
   /** Aborted by close(): ends every connection, also those still connecting or handshaking. */
   private readonly closing = new AbortController();
   /** Connections being opened: close() waits until each has given up. */
   private readonly opening = new Set<Promise<BrokerConnection>>();
   /** Backoff waits under way; close() ends them at once. */
-  private readonly sleeps = new Map<NodeJS.Timeout, (error: Error) => void>();
+  private readonly sleeps = new Map<Cancel, (error: Error) => void>();
   /** The next refresh by age (`metadataMaxAgeMs`), so new partitions are picked up unasked. */
-  private ageTimer: NodeJS.Timeout | undefined;
+  private ageTimer: Cancel | undefined;
+  private readonly clock: Clock;
 
   constructor(opts: ClusterOptions) {
     this.opts = opts;
+    this.clock = opts.clock;
   }
 
   /** The cached metadata of a topic, if any (refreshed every `metadataMaxAgeMs` in the background). */
@@ -96,10 +102,10 @@ export class Cluster {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         minPartition,
-        since: Date.now(),
+        since: this.clock.now(),
         resolve,
         reject,
-        timer: setTimeout(() => {
+        cancelTimer: this.clock.schedule(() => {
           this.removeWaiter(name, waiter);
           reject(new MetadataTimeoutError(name, timeoutMs, waiter.last));
         }, timeoutMs),
@@ -142,12 +148,16 @@ export class Cluster {
     if (!this.updating) void this.runUpdates();
   }
 
-  /** The connection to a broker, opened (with reconnect backoff) when there is none. */
-  connectionTo(nodeId: number): Promise<BrokerConnection> {
+  /**
+   * The connection to a broker, opened (with reconnect backoff) when there is none. `known`: the
+   * broker's address as another answer gave it (FindCoordinator), for a broker the metadata does
+   * not list yet; the metadata's address wins.
+   */
+  connectionTo(nodeId: number, known?: BrokerAddress): Promise<BrokerConnection> {
     if (this.closed) return Promise.reject(new ProducerClosedError());
     const existing = this.connections.get(nodeId);
     if (existing) return existing;
-    const address = this.brokers.get(nodeId);
+    const address = this.brokers.get(nodeId) ?? known;
     if (!address) return Promise.reject(new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `broker ${nodeId} is not in the cluster metadata`));
     const pending = this.open(nodeId, address.host, address.port);
     this.connections.set(nodeId, pending);
@@ -185,7 +195,7 @@ export class Cluster {
     }
     const known = [...this.brokers.keys()];
     for (let i = known.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
+      const j = Math.floor(this.clock.random() * (i + 1));
       [known[i], known[j]] = [known[j], known[i]];
     }
     let last: Error | undefined;
@@ -206,11 +216,11 @@ export class Cluster {
   sleep(ms: number): Promise<void> {
     if (this.closed) return Promise.reject(new ProducerClosedError());
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.sleeps.delete(timer);
+      const cancel = this.clock.schedule(() => {
+        this.sleeps.delete(cancel);
         resolve();
       }, ms);
-      this.sleeps.set(timer, reject);
+      this.sleeps.set(cancel, reject);
     });
   }
 
@@ -223,15 +233,15 @@ export class Cluster {
     // Collected first: aborting closes them, which takes them out of the maps.
     const all = [...this.connections.values(), ...(this.bootstrapConnection ? [this.bootstrapConnection] : []), ...this.opening];
     this.closing.abort();
-    if (this.ageTimer) clearTimeout(this.ageTimer);
-    for (const [timer, reject] of this.sleeps) {
-      clearTimeout(timer);
+    this.ageTimer?.();
+    for (const [cancel, reject] of this.sleeps) {
+      cancel();
       reject(new ProducerClosedError());
     }
     this.sleeps.clear();
     for (const [name, list] of this.waiters) {
       for (const w of list) {
-        clearTimeout(w.timer);
+        w.cancelTimer();
         w.reject(new ProducerClosedError(`the producer closed while waiting for metadata of topic ${JSON.stringify(name)}`));
       }
     }
@@ -265,12 +275,13 @@ export class Cluster {
   private async open(nodeId: number, host: string, port: number): Promise<BrokerConnection> {
     const key = `${host}:${port}`;
     const state = this.backoff.get(key);
-    if (state && state.until > Date.now()) await this.sleep(state.until - Date.now());
+    if (state && state.until > this.clock.now()) await this.sleep(state.until - this.clock.now());
     if (this.closed) throw new ProducerClosedError();
     const options: ConnectionOptions = {
       host, port, clientId: this.opts.clientId, tls: this.opts.tls, sasl: this.opts.sasl,
       connectTimeoutMs: this.opts.connectTimeoutMs, requestTimeoutMs: this.opts.requestTimeoutMs, maxInFlight: this.opts.maxInFlight,
       signal: this.closing.signal,
+      clock: this.clock,
       transport: this.opts.transport,
       observer: this.opts.instrumentation?.connectionObserver(nodeId, key),
     };
@@ -288,7 +299,7 @@ export class Cluster {
       const failures = (state?.failures ?? 0) + 1;
       this.opts.instrumentation?.connectFailed(nodeId, key, e as Error, failures);
       const delay = Math.min(this.opts.reconnectBackoffMaxMs, this.opts.reconnectBackoffMs * 2 ** (failures - 1));
-      this.backoff.set(key, { failures, until: Date.now() + jitter(delay) });
+      this.backoff.set(key, { failures, until: this.clock.now() + jitter(delay, this.clock.random) });
       throw e;
     } finally {
       this.opening.delete(attempt);
@@ -300,11 +311,11 @@ export class Cluster {
     let failures = 0;
     try {
       while (!this.closed && (this.updateRequested || this.waiters.size > 0)) {
-        const wait = this.lastUpdate + backoffMs(this.opts, failures) - Date.now();
+        const wait = this.lastUpdate + backoffMs(this.opts, failures, this.clock.random) - this.clock.now();
         if (wait > 0) await this.sleep(wait).catch(() => undefined);
         if (this.closed) return;
         this.updateRequested = false;
-        this.lastUpdate = Date.now();
+        this.lastUpdate = this.clock.now();
         try {
           await this.fetchMetadata();
           failures = 0;
@@ -326,17 +337,16 @@ export class Cluster {
 
   private async fetchMetadata(): Promise<void> {
     const conn = await this.anyBroker();
-    const started = Date.now();
+    const started = this.clock.now();
     const res = await conn.call(Apis.metadata, {
       topics: [...this.interest].map((name) => ({ name })),
       allowAutoTopicCreation: true,
       includeTopicAuthorizedOperations: false,
     });
     const update = readMetadata(res, started);
-    if (this.ageTimer) clearTimeout(this.ageTimer);
-    this.ageTimer = setTimeout(() => this.requestUpdate(), this.opts.metadataMaxAgeMs);
+    this.ageTimer?.();
     // A producer left open must not keep the process alive just to refresh metadata.
-    this.ageTimer.unref();
+    this.ageTimer = this.clock.schedule(() => this.requestUpdate(), this.opts.metadataMaxAgeMs, true);
     this.opts.instrumentation?.metadata(update, this.brokers, this.topics);
     this.brokers.clear();
     for (const b of update.brokers) this.brokers.set(b.nodeId, b);
@@ -388,7 +398,7 @@ export class Cluster {
         remaining.push(w);
         continue;
       }
-      clearTimeout(w.timer);
+      w.cancelTimer();
       if (o.topic) w.resolve(o.topic);
       else w.reject(o.error!);
     }
@@ -414,11 +424,12 @@ export class Cluster {
  * The wait before retry number `retries` + 1: retryBackoffMs doubling per retry up to
  * retryBackoffMaxMs, with ±20% jitter, as the Java client's ExponentialBackoff (KIP-580).
  */
-export function backoffMs(opts: { retryBackoffMs: number; retryBackoffMaxMs: number }, retries: number): number {
-  return Math.min(opts.retryBackoffMaxMs, jitter(opts.retryBackoffMs * 2 ** Math.max(0, retries)));
+export function backoffMs(opts: { retryBackoffMs: number; retryBackoffMaxMs: number }, retries: number, random: () => number = Math.random): number {
+  return Math.min(opts.retryBackoffMaxMs, jitter(opts.retryBackoffMs * 2 ** Math.max(0, retries), random));
 }
 
-function jitter(ms: number): number {
-  return Math.round(ms * (0.8 + Math.random() * 0.4));
+/** `random` is the clock's: none in virtual time (see Clock.random). */
+function jitter(ms: number, random: () => number): number {
+  return Math.round(ms * (0.8 + random() * 0.4));
 }
 

@@ -1,3 +1,4 @@
+import { clockOf, type Cancel } from '../clock.ts';
 import { ErrorCode, KafkaError, type VersionRange } from '../protocol/errors.ts';
 import type { Reader } from '../protocol/reader.ts';
 import { CLIENT_VERSIONS, negotiate } from '../protocol/versions.ts';
@@ -41,7 +42,7 @@ export class BrokerConnection {
   private readonly receivedAtHandshake: number;
   private dropped: KafkaError | undefined;
   private closing = false;
-  private reauthTimer: NodeJS.Timeout | undefined;
+  private reauthTimer: Cancel | undefined;
 
   private constructor(nodeId: number, connection: Connection, { versions, features }: Handshake, options: ConnectionOptions) {
     this.nodeId = nodeId;
@@ -50,7 +51,7 @@ export class BrokerConnection {
     this.features = features;
     this.options = options;
     this.receivedAtHandshake = connection.bytesReceived;
-    connection.onClose(() => clearTimeout(this.reauthTimer));
+    connection.onClose(() => this.reauthTimer?.());
   }
 
   static async open(nodeId: number, options: ConnectionOptions): Promise<BrokerConnection> {
@@ -91,7 +92,7 @@ export class BrokerConnection {
 
   close(): Promise<void> {
     this.closing = true;
-    clearTimeout(this.reauthTimer);
+    this.reauthTimer?.();
     return this.connection.close();
   }
 
@@ -119,7 +120,7 @@ export class BrokerConnection {
   /** One verdict per connection, however many of its first requests the drop failed. */
   private explainDrop(e: KafkaError): KafkaError {
     const message = `broker ${this.address} closed the connection after ApiVersions, at the first request without SASL: the listener may require TLS or SASL (set tls and/or sasl)`;
-    const now = Date.now();
+    const now = (this.options.clock ?? clockOf(undefined)).now();
     const before = droppedAfterHandshake.get(this.address);
     droppedAfterHandshake.set(this.address, now);
     if (before === undefined || now - before > DROPPED_AGAIN_WITHIN_MS) return new KafkaError(ErrorCode.NETWORK_EXCEPTION, message);
@@ -139,10 +140,10 @@ export class BrokerConnection {
 
   private scheduleReauthentication(lifetimeMs: number): void {
     if (lifetimeMs <= 0 || this.connection.closed) return;
-    const delay = Math.max(1, Math.round(lifetimeMs * (REAUTH_AT_MIN + Math.random() * REAUTH_AT_SPREAD)));
-    this.reauthTimer = setTimeout(() => void this.reauthenticate(), delay);
+    const clock = this.options.clock ?? clockOf(undefined);
+    const delay = Math.max(1, Math.round(lifetimeMs * (REAUTH_AT_MIN + clock.random() * REAUTH_AT_SPREAD)));
     // An idle producer must not be kept alive just to re-authenticate.
-    this.reauthTimer.unref();
+    this.reauthTimer = clock.schedule(() => void this.reauthenticate(), delay, true);
   }
 
   /**

@@ -1,5 +1,6 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsOptions } from 'node:tls';
+import { clockOf, type Cancel, type Clock } from '../clock.ts';
 import { DecodeError, ErrorCode, KafkaError } from '../protocol/errors.ts';
 import { Reader } from '../protocol/reader.ts';
 import { Writer } from '../protocol/writer.ts';
@@ -21,6 +22,8 @@ export interface ConnectionOptions {
   maxInFlight: number;
   /** Aborting closes the connection, also while it is still connecting (the producer closed). */
   signal?: AbortSignal;
+  /** Connect and request timeouts and throttle waits; real time when absent. */
+  clock?: Clock;
   /** Opens the byte stream instead of TCP/TLS: for tests (kafkarx/testing). */
   transport?: Transport;
   /** Hears of each frame written and read (the producer's network metrics). */
@@ -74,7 +77,7 @@ interface Pending {
   throttleMs: ((response: unknown) => number) | undefined;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
+  cancelTimer: Cancel;
 }
 
 interface Queued {
@@ -82,7 +85,7 @@ interface Queued {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   /** A request not written within requestTimeoutMs (a long throttle) fails; see `request`. */
-  timer: NodeJS.Timeout | undefined;
+  cancelTimer: Cancel | undefined;
 }
 
 const API_VERSIONS = 18;
@@ -100,6 +103,7 @@ export class Connection {
   readonly address: string;
   private readonly socket: Socket;
   private readonly opts: ConnectionOptions;
+  private readonly clock: Clock;
   private readonly writer = new Writer(64 * 1024);
   private readonly inFlight: Pending[] = [];
   private readonly queue: Queued[] = [];
@@ -113,14 +117,15 @@ export class Connection {
   /** The socket's 'close' came: its handle is released (`destroyed` is true long before). */
   private socketClosed = false;
   private readonly closeListeners: Array<(error: Error) => void> = [];
-  /** KIP-219: no request is written before this time (Date.now()); see `throttle`. */
+  /** KIP-219: no request is written before this time (the clock's now()); see `throttle`. */
   private throttledUntil = 0;
-  private throttleTimer: NodeJS.Timeout | undefined;
+  private throttleTimer: Cancel | undefined;
   private readonly throttleListeners: Array<(throttleTimeMs: number, request: string) => void> = [];
 
   private constructor(socket: Socket, opts: ConnectionOptions) {
     this.socket = socket;
     this.opts = opts;
+    this.clock = opts.clock ?? clockOf(undefined);
     this.address = `${opts.host}:${opts.port}`;
     socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
     socket.on('error', (e) => this.guard(() => this.fail(socketError(this.address, e))));
@@ -141,6 +146,7 @@ export class Connection {
   static connect(opts: ConnectionOptions): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const address = `${opts.host}:${opts.port}`;
+      const clock = opts.clock ?? clockOf(undefined);
       const tls = opts.tls === true ? {} : opts.tls || undefined;
       let socket: Socket;
       try {
@@ -166,23 +172,23 @@ export class Connection {
         else socket.once('close', () => reject(error)).destroy();
       };
       const giveUp = (error: KafkaError) => {
-        clearTimeout(timer);
+        cancelTimer();
         socket.off('error', onError);
         socket.on('error', () => undefined);
         fail(error);
       };
       const onAbort = () => giveUp(networkError(`connecting to ${address} was abandoned: the client closed`));
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      const timer = setTimeout(() => giveUp(tcpConnected && tls
+      const cancelTimer = clock.schedule(() => giveUp(tcpConnected && tls
         ? new TlsError(`the TLS handshake with ${address} did not complete within ${opts.connectTimeoutMs} ms: is it a TLS listener?`)
         : networkError(`connecting to ${address} timed out after ${opts.connectTimeoutMs} ms`)), opts.connectTimeoutMs);
       const onError = (e: Error) => {
-        clearTimeout(timer);
+        cancelTimer();
         fail(tls && tcpConnected ? tlsError(address, e) : networkError(`cannot connect to ${address}: ${e.message}`));
       };
       socket.once('error', onError);
       socket.once(tls && !opts.transport ? 'secureConnect' : 'connect', () => {
-        clearTimeout(timer);
+        cancelTimer();
         socket.off('error', onError);
         opts.signal?.removeEventListener('abort', onAbort);
         const connection = new Connection(socket, opts);
@@ -231,12 +237,12 @@ export class Connection {
   request<T>(request: Request<T>): Promise<T> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     return new Promise<T>((resolve, reject) => {
-      const queued: Queued = { request: request as Request<unknown>, resolve: resolve as (v: unknown) => void, reject, timer: undefined };
+      const queued: Queued = { request: request as Request<unknown>, resolve: resolve as (v: unknown) => void, reject, cancelTimer: undefined };
       if (this.inFlight.length < this.opts.maxInFlight && this.queue.length === 0 && !this.throttled() && !this.paused) {
         this.write(queued);
         return;
       }
-      queued.timer = setTimeout(() => this.guard(() => this.expire(queued)), this.opts.requestTimeoutMs);
+      queued.cancelTimer = this.clock.schedule(() => this.guard(() => this.expire(queued)), this.opts.requestTimeoutMs);
       this.queue.push(queued);
       this.armThrottleTimer();
     });
@@ -255,7 +261,7 @@ export class Connection {
   /** Writes at once, ahead of queued requests and whatever the pause: the SASL exchange of a re-authentication. */
   requestNow<T>(request: Request<T>): Promise<T> {
     if (this.closedWith) return Promise.reject(this.closedWith);
-    return new Promise<T>((resolve, reject) => this.write({ request: request as Request<unknown>, resolve: resolve as (v: unknown) => void, reject, timer: undefined }));
+    return new Promise<T>((resolve, reject) => this.write({ request: request as Request<unknown>, resolve: resolve as (v: unknown) => void, reject, cancelTimer: undefined }));
   }
 
   /**
@@ -307,7 +313,7 @@ export class Connection {
       throttleMs: request.throttleMs,
       resolve,
       reject,
-      timer: setTimeout(() => this.guard(() => this.fail(new KafkaError(ErrorCode.REQUEST_TIMED_OUT,
+      cancelTimer: this.clock.schedule(() => this.guard(() => this.fail(new KafkaError(ErrorCode.REQUEST_TIMED_OUT,
         `${request.name} to ${this.address} got no answer within ${this.opts.requestTimeoutMs} ms`))), this.opts.requestTimeoutMs),
     };
     this.inFlight.push(pending);
@@ -322,7 +328,7 @@ export class Connection {
         return;
       }
       const next = this.queue.shift()!;
-      clearTimeout(next.timer);
+      next.cancelTimer?.();
       this.write(next);
     }
   }
@@ -331,12 +337,12 @@ export class Connection {
     const i = this.queue.indexOf(queued);
     if (i === -1) return;
     this.queue.splice(i, 1);
-    const why = this.throttled() ? `the broker throttles this client for ${this.throttledUntil - Date.now()} ms more (quota)` : `${this.opts.maxInFlight} requests were in flight`;
+    const why = this.throttled() ? `the broker throttles this client for ${this.throttledUntil - this.clock.now()} ms more (quota)` : `${this.opts.maxInFlight} requests were in flight`;
     queued.reject(new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `${queued.request.name} to ${this.address} could not be sent within ${this.opts.requestTimeoutMs} ms: ${why}`));
   }
 
   private throttled(): boolean {
-    return this.throttledUntil > Date.now();
+    return this.throttledUntil > this.clock.now();
   }
 
   /**
@@ -345,17 +351,17 @@ export class Connection {
    * queue (and fail only by their own timeout).
    */
   private throttle(ms: number, request: string): void {
-    const until = Date.now() + ms;
+    const until = this.clock.now() + ms;
     if (until > this.throttledUntil) this.throttledUntil = until;
     for (const l of this.throttleListeners) this.notify('throttle', () => l(ms, request));
   }
 
   private armThrottleTimer(): void {
     if (this.throttleTimer || !this.throttled() || this.queue.length === 0) return;
-    this.throttleTimer = setTimeout(() => this.guard(() => {
+    this.throttleTimer = this.clock.schedule(() => this.guard(() => {
       this.throttleTimer = undefined;
       this.writeQueued();
-    }), this.throttledUntil - Date.now());
+    }), this.throttledUntil - this.clock.now());
   }
 
   private onData(chunk: Buffer): void {
@@ -395,7 +401,7 @@ export class Connection {
       return;
     }
     this.inFlight.shift();
-    clearTimeout(pending.timer);
+    pending.cancelTimer();
     this.opts.observer?.read(frame.length + 4);
     let response: unknown;
     try {
@@ -440,16 +446,16 @@ export class Connection {
     this.closedWith = error;
     this.opts.signal?.removeEventListener('abort', this.onAbort);
     this.socket.destroy();
-    clearTimeout(this.throttleTimer);
+    this.throttleTimer?.();
     this.throttleTimer = undefined;
     this.chunks = [];
     this.buffered = 0;
     for (const p of this.inFlight.splice(0)) {
-      clearTimeout(p.timer);
+      p.cancelTimer();
       p.reject(error);
     }
     for (const q of this.queue.splice(0)) {
-      clearTimeout(q.timer);
+      q.cancelTimer?.();
       q.reject(error);
     }
     for (const l of this.closeListeners.splice(0)) this.notify('close', () => l(error));

@@ -1,5 +1,6 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { SchedulerLike } from 'rxjs';
+import { clockOf, type Clock } from '../clock.ts';
 import { codecFor } from '../codec/registry.ts';
 import { validateLevel } from '../codec/levels.ts';
 import type { CompressionName } from '../codec/types.ts';
@@ -79,8 +80,9 @@ export interface ProducerConfig {
   /** Codec for every batch: 'none' (default), 'gzip', 'snappy', 'lz4' or 'zstd'. */
   compression?: CompressionName;
   /**
-   * Virtual time for the producer's timers (retry backoff, delivery timeout, linger), for tests
-   * with RxJS's TestScheduler. Real time when absent.
+   * Virtual time for every timer and timestamp of the producer (linger, buffer and metadata waits,
+   * connect and request timeouts, retry and reconnect backoff, delivery and transaction timeouts),
+   * for tests with RxJS's TestScheduler; backoffs then have no jitter. Real time when absent.
    */
   scheduler?: SchedulerLike;
   /** The codec's level (gzip 1-9, lz4 1-17, zstd -131072..22); the codec's default when absent. */
@@ -129,6 +131,8 @@ export interface ResolvedConfig extends Required<Omit<ProducerConfig, 'tls' | 's
   transport: Transport | undefined;
   transactionalId: string | null;
   scheduler: SchedulerLike | undefined;
+  /** `scheduler`'s time, or real time: what every timer below the operators uses. */
+  clock: Clock;
   compressionLevel: number | undefined;
   acks: 0 | 1 | -1;
   partitioner: PartitionerName | PartitionerFn<any, any>;
@@ -193,6 +197,7 @@ export function resolveConfig(config: ProducerConfig): ResolvedConfig {
   r.tls = resolveTls(config);
   r.sasl = resolveSasl(config.sasl);
   r.scheduler = config.scheduler;
+  r.clock = clockOf(config.scheduler);
   if (config.transport !== undefined && typeof config.transport !== 'function') throw new ConfigError(`transport: expected a function, got ${typeof config.transport}`);
   r.transport = config.transport;
   r.compression = codecFor(config.compression ?? 'none').name;

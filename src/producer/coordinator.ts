@@ -1,5 +1,6 @@
 import type { Cluster } from '../cluster/cluster.ts';
 import { Apis } from '../network/apis.ts';
+import type { BrokerAddress } from '../cluster/metadata.ts';
 import type { BrokerConnection } from '../network/broker.ts';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 
@@ -13,7 +14,8 @@ export const TRANSACTION_COORDINATOR = 1;
  */
 export class Coordinators {
   private readonly cluster: Cluster;
-  private readonly known = new Map<string, number>();
+  /** The coordinator of each key, with its address as FindCoordinator gave it. */
+  private readonly known = new Map<string, BrokerAddress>();
 
   constructor(cluster: Cluster) {
     this.cluster = cluster;
@@ -21,13 +23,16 @@ export class Coordinators {
 
   async connection(keyType: number, key: string): Promise<BrokerConnection> {
     const id = `${keyType}\0${key}`;
-    let nodeId = this.known.get(id);
-    if (nodeId === undefined) {
-      nodeId = await this.find(keyType, key);
-      this.known.set(id, nodeId);
+    let coordinator = this.known.get(id);
+    if (coordinator === undefined) {
+      coordinator = await this.find(keyType, key);
+      this.known.set(id, coordinator);
     }
+    const nodeId = coordinator.nodeId;
     try {
-      return await this.cluster.connectionTo(nodeId);
+      // Before the first metadata answer the coordinator is known only from FindCoordinator: its
+      // address there saves waiting a backoff for metadata.
+      return await this.cluster.connectionTo(nodeId, coordinator);
     } catch (e) {
       this.known.delete(id);
       // Usually the coordinator is a broker the metadata has not listed yet: refresh and retry.
@@ -41,7 +46,7 @@ export class Coordinators {
     this.known.delete(`${keyType}\0${key}`);
   }
 
-  private async find(keyType: number, key: string): Promise<number> {
+  private async find(keyType: number, key: string): Promise<BrokerAddress> {
     const conn = await this.cluster.anyBroker();
     const version = conn.version(Apis.findCoordinator);
     // Version 4 batches keys; earlier versions take one key and answer at the top level.
@@ -51,7 +56,7 @@ export class Coordinators {
     if (answer.errorCode !== ErrorCode.NONE) {
       throw new KafkaError(answer.errorCode, undefined, { message: `FindCoordinator for ${describeKey(keyType, key)}${answer.errorMessage ? `: ${answer.errorMessage}` : ''}` });
     }
-    return answer.nodeId;
+    return { nodeId: answer.nodeId, host: answer.host, port: answer.port };
   }
 }
 

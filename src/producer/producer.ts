@@ -157,12 +157,12 @@ class KafkaProducer implements Producer, ProducerInternals {
     const initialized = this.transactions.initialize();
     return new Promise((resolve, reject) => {
       const ms = this.config.maxBlockMs;
-      const timer = setTimeout(() => reject(new ProducerTimeoutError(`the transactional producer was not initialized within maxBlockMs (${ms} ms)`)), ms);
+      const cancel = this.config.clock.schedule(() => reject(new ProducerTimeoutError(`the transactional producer was not initialized within maxBlockMs (${ms} ms)`)), ms);
       initialized.then(() => {
-        clearTimeout(timer);
+        cancel();
         resolve();
       }, (e: unknown) => {
-        clearTimeout(timer);
+        cancel();
         reject(e);
       });
     });

@@ -1,6 +1,7 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { Cluster } from '../cluster/cluster.ts';
 import { backoffMs } from '../cluster/cluster.ts';
+import { clockOf, type Clock } from '../clock.ts';
 import { codecFor } from '../codec/registry.ts';
 import { Apis } from '../network/apis.ts';
 import type { BrokerConnection } from '../network/broker.ts';
@@ -70,7 +71,7 @@ export class Sender {
   /** Enqueue order, so retried batches return to their place among their partition's batches. */
   private enqueued = 0;
   private drainScheduled = false;
-  private wakeup: Subscription | undefined;
+  private wakeup: Pick<Subscription, 'unsubscribe'> | undefined;
   private readonly idleListeners: Array<() => void> = [];
   private readonly drainListeners = new Set<() => void>();
   /** Brokers whose connection is being opened: draining to them waits for it. */
@@ -84,7 +85,7 @@ export class Sender {
   private readonly stalledSince = new Map<number, number>();
 
   /** Virtual time in tests; real timers (and setImmediate for draining) otherwise. */
-  private readonly scheduler: SchedulerLike | undefined;
+  private readonly clock: Clock;
   /** Producer id, epoch and sequences; absent when the producer is not idempotent. */
   readonly idempotence: Idempotence | undefined;
   private readonly txn: TransactionHooks | undefined;
@@ -93,13 +94,13 @@ export class Sender {
   private initFailure: Error | undefined;
   /** The retriable error of the last InitProducerId attempt, for a ready() that times out. */
   private initLastError: Error | undefined;
-  private initRetry: Subscription | undefined;
+  private initRetry: Pick<Subscription, 'unsubscribe'> | undefined;
   private readonly identityListeners: Array<(error?: Error) => void> = [];
   /** Set by close(): every batch still here, and any handed over later, fails with it. */
   private closedWith: Error | undefined;
 
   constructor(cluster: Cluster, config: ResolvedConfig, memory: MemoryBudget, builders: RecordBatchBuilderPool, scheduler?: SchedulerLike, txn?: TransactionHooks) {
-    this.scheduler = scheduler;
+    this.clock = scheduler ? clockOf(scheduler) : config.clock;
     this.cluster = cluster;
     this.config = config;
     this.memory = memory;
@@ -242,13 +243,11 @@ export class Sender {
   }
 
   private now(): number {
-    return this.scheduler ? this.scheduler.now() : Date.now();
+    return this.clock.now();
   }
 
-  private timer(work: () => void, delay: number): Subscription {
-    if (this.scheduler) return this.scheduler.schedule(work, delay);
-    const t = setTimeout(work, delay);
-    return { unsubscribe: () => clearTimeout(t) } as Subscription;
+  private timer(work: () => void, delay: number): Pick<Subscription, 'unsubscribe'> {
+    return { unsubscribe: this.clock.schedule(work, delay) };
   }
 
   /** Resolves once nothing is queued or in flight. */
@@ -264,9 +263,9 @@ export class Sender {
       this.drainScheduled = false;
       this.drain();
     };
-    // setImmediate, not a microtask: batches closed by every I/O event of this turn join the same requests.
-    if (this.scheduler) this.scheduler.schedule(run);
-    else setImmediate(run);
+    // After this turn's I/O (setImmediate in real time), not a microtask: batches closed by every
+    // I/O event of this turn join the same requests.
+    this.clock.soon(run);
   }
 
   private drain(): void {
@@ -409,7 +408,7 @@ export class Sender {
         for (const queue of queues) {
           const head = queue.peek();
           if (!head) continue;
-          head.retryAt = this.now() + backoffMs(this.config, head.attempts);
+          head.retryAt = this.now() + backoffMs(this.config, head.attempts, this.clock.random);
           head.lastError = e;
         }
         this.scheduleDrain();
@@ -469,7 +468,7 @@ export class Sender {
           if (e instanceof KafkaError && e.retriable) {
             this.initLastError = e;
             if (this.identityListeners.length > 0 || this.queues.size > 0) {
-              this.initRetry = this.timer(() => attempt(retries + 1), backoffMs(this.config, retries));
+              this.initRetry = this.timer(() => attempt(retries + 1), backoffMs(this.config, retries, this.clock.random));
             } else {
               this.initializing = false;
             }
@@ -575,7 +574,7 @@ export class Sender {
       if (error instanceof KafkaError && error.invalidMetadata) refresh = true;
       const verdict = this.idempotence ? this.sequenceVerdict(b, error, o instanceof Error ? undefined : o) : error instanceof KafkaError && error.retriable ? RETRY : FAIL;
       const now = this.now();
-      const retryAt = now + backoffMs(this.config, b.attempts - 1);
+      const retryAt = now + backoffMs(this.config, b.attempts - 1, this.clock.random);
       if (verdict === RETRY && retryAt < b.createdAt + this.config.deliveryTimeoutMs) {
         b.retryAt = retryAt;
         b.lastError = error;

@@ -193,7 +193,7 @@ export class TransactionManager implements TransactionHooks {
     this.epochFenced = false;
     this.fencedBy = undefined;
     this.brokerAbort = undefined;
-    this.startedAt = Date.now();
+    this.startedAt = this.config.clock.now();
     this.v2 = Math.min(this.clusterTransactionVersion, TransactionManager.maxTransactionVersion) >= 2;
   }
 
@@ -358,7 +358,7 @@ export class TransactionManager implements TransactionHooks {
   }
 
   private timedOut(code: number, during: string): TransactionTimeoutError {
-    this.brokerAbort = new TransactionTimeoutError(this.transactionalId, this.config.transactionTimeoutMs, Date.now() - this.startedAt, code, during);
+    this.brokerAbort = new TransactionTimeoutError(this.transactionalId, this.config.transactionTimeoutMs, this.config.clock.now() - this.startedAt, code, during);
     return this.brokerAbort;
   }
 
@@ -476,7 +476,7 @@ export class TransactionManager implements TransactionHooks {
     if (this.addScheduled || this.addRunning) return;
     this.addScheduled = true;
     // Partitions asked for while the sender drains this turn go in one request.
-    setImmediate(() => {
+    this.config.clock.soon(() => {
       this.addScheduled = false;
       this.addRunning = this.addPartitions().finally(() => {
         this.addRunning = undefined;
@@ -519,7 +519,8 @@ export class TransactionManager implements TransactionHooks {
    */
   private async request<Res>(what: string, keyType: number, key: string, send: (conn: BrokerConnection) => Promise<Res>, errorOf: (res: Res) => number,
     attempts?: { mayHaveLanded: boolean }): Promise<Res> {
-    const deadline = Date.now() + this.config.maxBlockMs;
+    const clock = this.config.clock;
+    const deadline = clock.now() + this.config.maxBlockMs;
     for (let retries = 0; ; retries++) {
       let error: Error;
       try {
@@ -541,8 +542,8 @@ export class TransactionManager implements TransactionHooks {
       }
       if (!(error instanceof KafkaError) || !error.retriable || error instanceof TransactionError) throw error;
       if (REFIND.has(error.code)) this.coordinators.forget(keyType, key);
-      const wait = error.code === ErrorCode.CONCURRENT_TRANSACTIONS ? Math.min(CONCURRENT_TRANSACTIONS_BACKOFF_MS, this.config.retryBackoffMs) : backoffMs(this.config, retries);
-      if (Date.now() + wait > deadline) {
+      const wait = error.code === ErrorCode.CONCURRENT_TRANSACTIONS ? Math.min(CONCURRENT_TRANSACTIONS_BACKOFF_MS, this.config.retryBackoffMs) : backoffMs(this.config, retries, clock.random);
+      if (clock.now() + wait > deadline) {
         const timeout = new ProducerTimeoutError(`${what} for ${describeKey(keyType, key)} did not succeed within maxBlockMs (${this.config.maxBlockMs} ms); last error: ${error.message}`);
         timeout.cause = error;
         throw timeout;

@@ -23,12 +23,45 @@ export interface FakeKafkaOptions {
   defaultPartitions?: number;
   /** Answer every request this long after it arrived. Default 0 (on the next turn of the event loop). */
   latencyMs?: number;
-  /** Timer for latency, delays and timed faults; default real time. */
+  /** Timer for latency, delays, timed faults and transaction timeouts; default real time. */
   scheduler?: SchedulerLike;
+  /**
+   * The cluster's finalized `transaction.version` (KIP-890), in every ApiVersions answer. 2 (the
+   * default, as a new Kafka 4 cluster): partitions join a transaction with their first Produce
+   * (v12+), offsets with TxnOffsetCommit v5, and each EndTxn (v5) bumps the producer's epoch. 1:
+   * classic transactions, and the fake offers no version that implies 2 (Produce ≤ 11, EndTxn and
+   * TxnOffsetCommit ≤ 4).
+   */
+  transactionVersion?: 1 | 2;
+}
+
+/** A client connection as the fake saw it. */
+export interface FakeConnection {
+  readonly broker: number;
+  /** The client id of its requests (null until the first). */
+  readonly clientId: string | null;
+  readonly openedAt: number;
+  /** When it closed, and who closed it: the client (close(), a timeout) or the fake (a dropped connection, FakeKafka.close()). */
+  readonly closedAt: number | undefined;
+  readonly closedBy: 'client' | 'broker' | undefined;
+}
+
+/** What `FakeKafka.observe()` saw of a producer's flush() and close() calls. */
+export interface ProducerCalls {
+  /** flush() calls, and how many of them have resolved. */
+  readonly flushes: number;
+  readonly flushed: number;
+  /** close() calls, and whether close has resolved. */
+  readonly closes: number;
+  readonly closed: boolean;
 }
 
 /** A request as the fake received it, decoded by the generated protocol codecs. */
 export interface ReceivedRequest {
+  /** The client id in its request header. */
+  readonly clientId: string | null;
+  /** When it arrived: the scheduler's time, or Date.now() without one. */
+  readonly at: number;
   readonly broker: number;
   readonly api: string;
   readonly version: number;
@@ -62,6 +95,9 @@ const APIS = new Map<number, ApiHandler>([
 // AddPartitionsToTxn 4+ is the broker-to-broker form: a producer never sends it.
 APIS.get(M.ApiKey.AddPartitionsToTxn)!.max = 3;
 
+/** The highest versions a cluster on transaction version 1 offers: the higher ones mean version 2 (KIP-890). */
+const TRANSACTION_V1_MAX = new Map<number, number>([[M.ApiKey.Produce, 11], [M.ApiKey.EndTxn, 4], [M.ApiKey.TxnOffsetCommit, 4]]);
+
 /** Kafka's default max.message.bytes (message.max.bytes). */
 const DEFAULT_MAX_MESSAGE_BYTES = 1048588;
 
@@ -90,24 +126,38 @@ export class FakeKafka {
   private readonly received: ReceivedRequest[] = [];
   private readonly appendedRecords = new Subject<FakeRecord>();
   private readonly sockets = new Set<FakeSocket>();
+  private readonly connectionLog: Array<{ -readonly [K in keyof FakeConnection]: FakeConnection[K] }> = [];
   private readonly timers = new Set<{ unsubscribe(): void }>();
   private readonly drops: Array<{ api: string; times: number }> = [];
   private readonly delays: Array<{ api: string; ms: number; times: number }> = [];
   private nextProducerId = 1000;
   private topicCount = 0;
   private readonly opts: Required<Omit<FakeKafkaOptions, 'scheduler' | 'topics'>> & { scheduler?: SchedulerLike };
+  private get v2(): boolean {
+    return this.opts.transactionVersion >= 2;
+  }
 
   constructor(options: FakeKafkaOptions = {}) {
     const brokers = options.brokers ?? 1;
-    this.opts = { brokers, autoCreateTopics: options.autoCreateTopics ?? true, defaultPartitions: options.defaultPartitions ?? 1, latencyMs: options.latencyMs ?? 0, scheduler: options.scheduler };
+    this.opts = {
+      brokers, autoCreateTopics: options.autoCreateTopics ?? true, defaultPartitions: options.defaultPartitions ?? 1, latencyMs: options.latencyMs ?? 0,
+      scheduler: options.scheduler, transactionVersion: options.transactionVersion ?? 2,
+    };
     this.nodes = Array.from({ length: brokers }, (_, i) => i + 1);
     this.bootstrap = this.nodes.map((n) => `${hostOf(n)}:9092`);
     for (const [name, partitions] of Object.entries(options.topics ?? {})) this.createTopic(name, partitions);
     this.transport = ({ host, port }) => {
       const node = this.nodes.find((n) => hostOf(n) === host && port === 9092);
-      const socket = new FakeSocket(node === undefined ? undefined : this.brokerHandler(node), `${host}:${port}`);
+      const entry = { broker: node ?? -1, clientId: null as string | null, openedAt: this.now(), closedAt: undefined as number | undefined, closedBy: undefined as FakeConnection['closedBy'] };
+      const socket = new FakeSocket(node === undefined ? undefined : this.brokerHandler(node, entry), `${host}:${port}`);
+      if (node === undefined) return socket as unknown as Socket;
+      this.connectionLog.push(entry);
       this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        entry.closedAt = this.now();
+        entry.closedBy = socket.closedByBroker ? 'broker' : 'client';
+      });
       return socket as unknown as Socket;
     };
   }
@@ -115,14 +165,19 @@ export class FakeKafka {
   // ---- topics -------------------------------------------------------------------------------
 
   /**
-   * Creates a topic whose partitions' leaders go round the brokers. `maxMessageBytes` is the
-   * topic's max.message.bytes: a larger batch is refused with MESSAGE_TOO_LARGE.
+   * Creates a topic whose partitions' leaders go round the brokers, or are `leaders` (a node id
+   * per partition, -1 for none). `maxMessageBytes` is the topic's max.message.bytes: a larger
+   * batch is refused with MESSAGE_TOO_LARGE.
    */
-  createTopic(name: string, partitions = this.opts.defaultPartitions, config: { maxMessageBytes?: number } = {}): void {
+  createTopic(name: string, partitions = this.opts.defaultPartitions, config: { maxMessageBytes?: number; leaders?: readonly number[] } = {}): void {
     if (this.topics.has(name)) throw new Error(`FakeKafka: topic ${JSON.stringify(name)} exists`);
+    const leaders = config.leaders;
+    if (leaders && (leaders.length !== partitions || leaders.some((n) => n !== -1 && !this.nodes.includes(n)))) {
+      throw new Error(`FakeKafka: leaders ${JSON.stringify(leaders)} must name one broker (1..${this.nodes.length}) or -1 for each of ${partitions} partitions`);
+    }
     const topic = new Topic(name, randomBytes(16).toString('base64url'), config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
     const first = this.topicCount++;
-    for (let p = 0; p < partitions; p++) topic.partitions.push(new PartitionLog(name, p, this.nodes[(first + p) % this.nodes.length]));
+    for (let p = 0; p < partitions; p++) topic.partitions.push(new PartitionLog(name, p, leaders ? leaders[p] : this.nodes[(first + p) % this.nodes.length]));
     this.topics.set(name, topic);
   }
 
@@ -173,6 +228,40 @@ export class FakeKafka {
     return this.sockets.size;
   }
 
+  /** Every connection a client opened, oldest first: when, to which broker, and how it closed. */
+  connections(): FakeConnection[] {
+    return this.connectionLog.map((c) => ({ ...c }));
+  }
+
+  /**
+   * Whether the client with this id (every client when absent) has closed every connection it
+   * opened itself: what `producer.close()` leaves behind, as MockProducer's closed() tells.
+   */
+  closedByClient(clientId?: string): boolean {
+    const mine = this.connectionLog.filter((c) => clientId === undefined || c.clientId === clientId);
+    return mine.length > 0 && mine.every((c) => c.closedBy === 'client');
+  }
+
+  /**
+   * Counts a producer's flush() and close() calls, and their completions, from now on (as
+   * MockProducer's flushed() and closed()): flushes leave no trace on the wire. Wraps the two
+   * methods of that producer object only.
+   */
+  observe(producer: { flush(): Promise<void>; close(): Promise<void> }): ProducerCalls {
+    const calls = { flushes: 0, flushed: 0, closes: 0, closed: false };
+    const flush = producer.flush.bind(producer);
+    const close = producer.close.bind(producer);
+    producer.flush = () => {
+      calls.flushes++;
+      return flush().then(() => void calls.flushed++);
+    };
+    producer.close = () => {
+      calls.closes++;
+      return close().then(() => void (calls.closed = true));
+    };
+    return calls;
+  }
+
   // ---- faults -------------------------------------------------------------------------------
 
   /** The next `times` Produce requests for this partition get `errorCode` for it, and nothing is appended. */
@@ -218,15 +307,16 @@ export class FakeKafka {
   fence(transactionalId: string): void {
     const txn = this.transactions.get(transactionalId);
     if (!txn) throw new Error(`FakeKafka: no transactional id ${JSON.stringify(transactionalId)}`);
-    if (txn.state === 'ongoing') this.endTransaction(txn, false);
     txn.epoch++;
+    txn.lastEpoch = -1;
+    if (txn.state === 'ongoing') this.endTransaction(txn, false);
   }
 
   /** Closes every connection from the client's side of view, and stops the fake's timers. */
   close(): void {
     for (const t of this.timers) t.unsubscribe();
     this.timers.clear();
-    for (const s of this.sockets) s.destroy();
+    for (const s of this.sockets) s.closeFromBroker();
     this.appendedRecords.complete();
   }
 
@@ -238,7 +328,12 @@ export class FakeKafka {
     return p;
   }
 
-  private after(ms: number, fn: () => void): void {
+  private now(): number {
+    return this.opts.scheduler ? this.opts.scheduler.now() : Date.now();
+  }
+
+  /** Runs `fn` after `ms` on the fake's scheduler (or in real time); returns the way to cancel it. */
+  private after(ms: number, fn: () => void): () => void {
     const scheduler = this.opts.scheduler;
     if (scheduler) {
       const s = scheduler.schedule(() => {
@@ -246,7 +341,10 @@ export class FakeKafka {
         fn();
       }, ms);
       this.timers.add(s);
-      return;
+      return () => {
+        s.unsubscribe();
+        this.timers.delete(s);
+      };
     }
     const handle = ms > 0 ? setTimeout(() => run(), ms) : setImmediate(() => run());
     const entry = { unsubscribe: () => (ms > 0 ? clearTimeout(handle as NodeJS.Timeout) : clearImmediate(handle as NodeJS.Immediate)) };
@@ -255,6 +353,10 @@ export class FakeKafka {
       fn();
     };
     this.timers.add(entry);
+    return () => {
+      entry.unsubscribe();
+      this.timers.delete(entry);
+    };
   }
 
   private take<R extends { api: string; times: number }>(rules: R[], apiName: string): R | undefined {
@@ -264,7 +366,7 @@ export class FakeKafka {
   }
 
   /** One connection's view: answers leave in request order, as Kafka's do. */
-  private brokerHandler(node: number): FrameHandler {
+  private brokerHandler(node: number, connection: { clientId: string | null }): FrameHandler {
     const queue: Array<{ ready: boolean; response: Buffer | undefined; drop: boolean }> = [];
     return {
       handle: (frame, reply, drop) => {
@@ -275,7 +377,8 @@ export class FakeKafka {
         const r = new Reader(frame);
         const header = M.RequestHeader.decodeRequestHeader(r, handler.isFlexible(version) ? 2 : 1);
         const body = handler.decode(r, version);
-        this.received.push({ broker: node, api: handler.name, version, body });
+        connection.clientId = header.clientId;
+        this.received.push({ at: this.now(), clientId: header.clientId, broker: node, api: handler.name, version, body });
         const response = this.answer(node, handler.name, version, body);
         if (response === undefined) return;
         const w = new Writer(256);
@@ -303,16 +406,21 @@ export class FakeKafka {
 
   private answer(node: number, apiName: string, version: number, body: any): unknown {
     switch (apiName) {
-      case 'ApiVersions':
+      case 'ApiVersions': {
+        const level = this.opts.transactionVersion;
         return {
           errorCode: 0,
           throttleTimeMs: 0,
-          apiKeys: [...APIS.entries()].map(([apiKey, h]) => ({ apiKey, minVersion: h.min, maxVersion: h.max })),
+          apiKeys: [...APIS.entries()].map(([apiKey, h]) => ({ apiKey, minVersion: h.min, maxVersion: this.v2 ? h.max : Math.min(h.max, TRANSACTION_V1_MAX.get(apiKey) ?? h.max) })),
+          supportedFeatures: [{ name: 'transaction.version', minVersion: 0, maxVersion: 2 }],
+          finalizedFeaturesEpoch: 1n,
+          finalizedFeatures: [{ name: 'transaction.version', minVersionLevel: level, maxVersionLevel: level }],
         } satisfies M.ApiVersions.ApiVersionsResponseInput;
+      }
       case 'Metadata':
         return this.metadata(body as M.Metadata.MetadataRequest);
       case 'Produce':
-        return this.produce(node, body as M.Produce.ProduceRequest);
+        return this.produce(node, version, body as M.Produce.ProduceRequest);
       case 'InitProducerId':
         return this.initProducerId(body as M.InitProducerId.InitProducerIdRequest);
       case 'FindCoordinator': {
@@ -328,19 +436,13 @@ export class FakeKafka {
       case 'AddOffsetsToTxn': {
         const req = body as M.AddOffsetsToTxn.AddOffsetsToTxnRequest;
         const { txn, error } = this.checkTxn(req.transactionalId, req.producerId, req.producerEpoch);
-        if (txn && !error) txn.state = 'ongoing';
+        if (txn && !error) this.begin(txn);
         return { throttleTimeMs: 0, errorCode: error };
       }
       case 'TxnOffsetCommit':
-        return this.txnOffsetCommit(body as M.TxnOffsetCommit.TxnOffsetCommitRequest);
-      case 'EndTxn': {
-        const req = body as M.EndTxn.EndTxnRequest;
-        const { txn, error } = this.checkTxn(req.transactionalId, req.producerId, req.producerEpoch);
-        if (error) return { throttleTimeMs: 0, errorCode: error };
-        if (txn!.state !== 'ongoing') return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_TXN_STATE };
-        this.endTransaction(txn!, req.committed);
-        return { throttleTimeMs: 0, errorCode: 0, producerId: BigInt(txn!.producerId), producerEpoch: txn!.epoch };
-      }
+        return this.txnOffsetCommit(version, body as M.TxnOffsetCommit.TxnOffsetCommitRequest);
+      case 'EndTxn':
+        return this.endTxn(version, body as M.EndTxn.EndTxnRequest);
       default:
         throw new Error(`FakeKafka: ${apiName} is not implemented`);
     }
@@ -376,18 +478,19 @@ export class FakeKafka {
     };
   }
 
-  private produce(node: number, req: M.Produce.ProduceRequest): M.Produce.ProduceResponseInput | undefined {
+  private produce(node: number, version: number, req: M.Produce.ProduceRequest): M.Produce.ProduceResponseInput | undefined {
     const responses = req.topicData.map((t) => ({
       name: t.name,
       partitionResponses: t.partitionData.map((data) => {
-        const { errorCode, baseOffset } = this.append(node, t.name, data.index, data.records, req.transactionalId);
+        const { errorCode, baseOffset } = this.append(node, t.name, data.index, data.records, req.transactionalId, version >= 12);
         return { index: data.index, errorCode, baseOffset: BigInt(baseOffset), logAppendTimeMs: -1n, logStartOffset: 0n, recordErrors: [], errorMessage: null };
       }),
     }));
     return req.acks === 0 ? undefined : { throttleTimeMs: 0, responses };
   }
 
-  private append(node: number, topicName: string, index: number, records: Uint8Array | null, transactionalId: string | null): { errorCode: number; baseOffset: number } {
+  /** `implicitAdd`: Produce v12+ (transaction version 2), whose partition joins the transaction as it is written. */
+  private append(node: number, topicName: string, index: number, records: Uint8Array | null, transactionalId: string | null, implicitAdd: boolean): { errorCode: number; baseOffset: number } {
     const fail = (errorCode: number) => ({ errorCode, baseOffset: -1 });
     const p = this.topics.get(topicName)?.partitions[index];
     if (!p) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -410,7 +513,11 @@ export class FakeKafka {
       if (batch.isTransactional) {
         const txn = transactionalId === null ? undefined : this.transactions.get(transactionalId);
         if (!txn || txn.producerId !== batch.producerId) return fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
-        if (batch.producerEpoch < txn.epoch) return fail(ErrorCode.INVALID_PRODUCER_EPOCH);
+        if (batch.producerEpoch !== txn.epoch) return fail(ErrorCode.INVALID_PRODUCER_EPOCH);
+        if (implicitAdd) {
+          this.begin(txn);
+          txn.partitions.add(p);
+        }
         if (txn.state !== 'ongoing' || !txn.partitions.has(p)) return fail(ErrorCode.INVALID_TXN_STATE);
       }
       if (entry && batch.producerEpoch < entry.epoch) return fail(ErrorCode.INVALID_PRODUCER_EPOCH);
@@ -450,14 +557,20 @@ export class FakeKafka {
     let txn = this.transactions.get(req.transactionalId);
     if (!txn) {
       txn = new Transaction(req.transactionalId, this.nextProducerId++, 0);
+      txn.timeoutMs = req.transactionTimeoutMs;
       this.transactions.set(req.transactionalId, txn);
       return ok(txn.producerId, txn.epoch);
     }
-    if (req.producerId >= 0n && (Number(req.producerId) !== txn.producerId || req.producerEpoch !== txn.epoch)) {
+    // With its id, a producer asks for its next epoch (KIP-360): granted for its current epoch, and
+    // for the one the coordinator fenced when it aborted a timed-out transaction (KIP-588).
+    const own = Number(req.producerId) === txn.producerId && (req.producerEpoch === txn.epoch || req.producerEpoch === txn.lastEpoch);
+    if (req.producerId >= 0n && !own) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.PRODUCER_FENCED, producerId: -1n, producerEpoch: -1 };
     }
-    if (txn.state === 'ongoing') this.endTransaction(txn, false);
+    txn.timeoutMs = req.transactionTimeoutMs;
     txn.epoch++;
+    txn.lastEpoch = -1;
+    if (txn.state === 'ongoing') this.endTransaction(txn, false);
     return ok(txn.producerId, txn.epoch);
   }
 
@@ -480,7 +593,7 @@ export class FakeKafka {
     }));
     const failed = results.some((t) => t.resultsByPartition.some((r) => r.partitionErrorCode !== 0));
     if (!failed) {
-      txn!.state = 'ongoing';
+      this.begin(txn!);
       for (const t of req.v3AndBelowTopics) for (const index of t.partitions) txn!.partitions.add(this.topics.get(t.name)!.partitions[index]);
     } else {
       // As Kafka: the partitions that were fine are reported as not attempted.
@@ -489,8 +602,10 @@ export class FakeKafka {
     return { throttleTimeMs: 0, resultsByTopicV3AndBelow: results };
   }
 
-  private txnOffsetCommit(req: M.TxnOffsetCommit.TxnOffsetCommitRequest): M.TxnOffsetCommit.TxnOffsetCommitResponseInput {
+  private txnOffsetCommit(version: number, req: M.TxnOffsetCommit.TxnOffsetCommitRequest): M.TxnOffsetCommit.TxnOffsetCommitResponseInput {
     const { txn, error } = this.checkTxn(req.transactionalId, req.producerId, req.producerEpoch);
+    // Version 5 (transaction version 2) adds the group to the transaction itself.
+    if (!error && version >= 5) this.begin(txn!);
     if (!error) {
       let pending = txn!.offsets.get(req.groupId);
       if (!pending) txn!.offsets.set(req.groupId, (pending = new Map()));
@@ -499,13 +614,58 @@ export class FakeKafka {
     return { throttleTimeMs: 0, topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: error })) })) };
   }
 
+  /**
+   * EndTxn. Transaction version 2 (v5): every EndTxn gives the producer its next epoch, a retry of
+   * the EndTxn that ended the last transaction (its epoch, its outcome) is answered again, and a
+   * commit retried on a transaction the coordinator aborted is INVALID_TXN_STATE.
+   */
+  private endTxn(version: number, req: M.EndTxn.EndTxnRequest): M.EndTxn.EndTxnResponseInput {
+    const refuse = (errorCode: number) => ({ throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1 });
+    const v2 = version >= 5;
+    const txn = this.transactions.get(req.transactionalId);
+    const outcome = req.committed ? 'commit' : 'abort';
+    if (v2 && txn && txn.producerId === Number(req.producerId) && req.producerEpoch === txn.epoch - 1 && txn.state === 'empty' && txn.lastOutcome !== undefined) {
+      if (txn.lastOutcome !== outcome) return refuse(ErrorCode.INVALID_TXN_STATE);
+      return { throttleTimeMs: 0, errorCode: 0, producerId: BigInt(txn.producerId), producerEpoch: txn.epoch };
+    }
+    const { error } = this.checkTxn(req.transactionalId, req.producerId, req.producerEpoch);
+    if (error) return refuse(error);
+    // Version 2 lets a producer abort a transaction nothing reached yet (its epoch still goes up).
+    if (txn!.state !== 'ongoing' && !(v2 && !req.committed)) return refuse(ErrorCode.INVALID_TXN_STATE);
+    if (v2) txn!.epoch++;
+    this.endTransaction(txn!, req.committed);
+    return { throttleTimeMs: 0, errorCode: 0, producerId: v2 ? BigInt(txn!.producerId) : -1n, producerEpoch: v2 ? txn!.epoch : -1 };
+  }
+
+  /** The transaction gets its first partition or group: transaction.timeout.ms starts. */
+  private begin(txn: Transaction): void {
+    if (txn.state === 'ongoing') return;
+    txn.state = 'ongoing';
+    txn.cancelTimeout = this.after(txn.timeoutMs, () => {
+      txn.cancelTimeout = undefined;
+      // As Kafka's coordinator: it aborts the transaction under a bumped epoch, so the producer's
+      // next request is refused as fenced, and lets that producer take the next epoch (KIP-588).
+      txn.lastEpoch = txn.epoch;
+      txn.epoch++;
+      this.endTransaction(txn, false);
+    });
+  }
+
   /** Writes the commit or abort marker to each partition of the transaction (one offset each). */
   private endTransaction(txn: Transaction, commit: boolean): void {
+    txn.cancelTimeout?.();
+    txn.cancelTimeout = undefined;
+    txn.lastOutcome = commit ? 'commit' : 'abort';
     for (const p of txn.partitions) {
       for (const r of p.records) if (r.producerId === txn.producerId && r.state === 'pending') r.state = commit ? 'committed' : 'aborted';
       p.endOffset++;
       const entry = p.producers.get(txn.producerId);
-      if (entry) entry.epoch = Math.max(entry.epoch, txn.epoch);
+      // A marker under a newer epoch (transaction version 2, a timeout, fencing) starts the
+      // producer's sequences over, as the broker's producer state does.
+      if (entry && txn.epoch > entry.epoch) {
+        entry.epoch = txn.epoch;
+        entry.batches.length = 0;
+      }
     }
     if (commit) {
       for (const [group, offsets] of txn.offsets) {

@@ -88,6 +88,17 @@ export class Transaction {
   readonly transactionalId: string;
   producerId: number;
   epoch: number;
+  /** transaction.timeout.ms as the producer's InitProducerId asked. */
+  timeoutMs = 60_000;
+  /**
+   * The epoch the coordinator fenced when it aborted a timed-out transaction itself: the producer
+   * may still ask for the next epoch with it (KIP-588); -1 when none may.
+   */
+  lastEpoch = -1;
+  /** How the last transaction ended (transaction version 2 tells a retried EndTxn by it). */
+  lastOutcome: 'commit' | 'abort' | undefined;
+  /** Stops the timer of the open transaction's transaction.timeout.ms. */
+  cancelTimeout: (() => void) | undefined;
 
   constructor(transactionalId: string, producerId: number, epoch: number) {
     this.transactionalId = transactionalId;

@@ -17,6 +17,8 @@ export interface FrameHandler {
 export class FakeSocket extends Duplex {
   private pending: Buffer = Buffer.alloc(0);
   private readonly handler: FrameHandler | undefined;
+  /** The fake closed it (a dropped connection, FakeKafka.close()), not the client. */
+  closedByBroker = false;
 
   constructor(handler: FrameHandler | undefined, address: string) {
     super();
@@ -27,6 +29,11 @@ export class FakeSocket extends Duplex {
       if (handler) this.emit('connect');
       else this.destroy(Object.assign(new Error(`connect ECONNREFUSED ${address} (no such broker in the FakeKafka cluster)`), { code: 'ECONNREFUSED' }));
     });
+  }
+
+  closeFromBroker(): void {
+    this.closedByBroker = true;
+    this.destroy();
   }
 
   setNoDelay(): this {
@@ -44,10 +51,11 @@ export class FakeSocket extends Duplex {
       const frame = this.pending.subarray(4, 4 + size);
       this.pending = this.pending.subarray(4 + size);
       try {
-        this.handler!.handle(frame, (response) => this.answer(response), () => this.destroy());
+        this.handler!.handle(frame, (response) => this.answer(response), () => this.closeFromBroker());
       } catch (e) {
         // A request the fake cannot serve closes the connection, as a broker does, saying why.
         callback();
+        this.closedByBroker = true;
         this.destroy(e as Error);
         return;
       }

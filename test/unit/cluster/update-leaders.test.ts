@@ -19,17 +19,15 @@ function answer(partitions: Array<{ index: number; leaderId: number; leaderEpoch
   };
 }
 
-/** A cluster that knows brokers 1 and 2 and topic t, whose partitions 0 and 1 are led by 1 at leader epoch 0. */
-function cluster() {
+/** A cluster that knows brokers 1 and 2 (from metadata) and topic t, whose partitions 0 and 1 are led by 1 at leader epoch 0. */
+async function cluster() {
   const p = producer();
-  const brokers = (internals(p).cluster as unknown as { brokers: Map<number, { nodeId: number; host: string; port: number }> }).brokers;
-  for (const id of [1, 2]) brokers.set(id, { nodeId: id, host: '127.0.0.1', port: 9000 + id });
-  seedTopic(p, 't', [1, 1]);
-  return { c: internals(p).cluster, brokers };
+  await seedTopic(p, 't', [1, 1]);
+  return { c: internals(p).cluster };
 }
 
-test('a newer leader epoch moves the partition to the named leader; other partitions keep theirs', () => {
-  const { c } = cluster();
+test('a newer leader epoch moves the partition to the named leader; other partitions keep theirs', async () => {
+  const { c } = await cluster();
   const before = c.topic('t')!;
   c.updateLeaders(answer([{ index: 1, leaderId: 2, leaderEpoch: 1 }]));
   expect(c.leader('t', 1)).toBe(2);
@@ -40,18 +38,19 @@ test('a newer leader epoch moves the partition to the named leader; other partit
   expect(before.leaders[1]).toBe(1);
 });
 
-test('an epoch not newer than the cached one, no leader, or an unknown partition change nothing', () => {
-  const { c } = cluster();
+test('an epoch not newer than the cached one, no leader, or an unknown partition change nothing', async () => {
+  const { c } = await cluster();
   const before = c.topic('t')!;
   c.updateLeaders(answer([{ index: 0, leaderId: 2, leaderEpoch: 0 }, { index: 1, leaderId: -1, leaderEpoch: 5 }, { index: 7, leaderId: 2, leaderEpoch: 5 }]));
   expect(c.topic('t')).toBe(before);
 });
 
-test('a leader the client does not know is taken with the address the response carries, and not without it', () => {
-  const { c, brokers } = cluster();
+test('a leader the client does not know is taken with the address the response carries, and not without it', async () => {
+  const { c } = await cluster();
   c.updateLeaders(answer([{ index: 0, leaderId: 3, leaderEpoch: 2 }]));
   expect(c.leader('t', 0)).toBe(1);
   c.updateLeaders(answer([{ index: 0, leaderId: 3, leaderEpoch: 2 }], [{ nodeId: 3, port: 9003 }]));
   expect(c.leader('t', 0)).toBe(3);
-  expect(brokers.get(3)).toEqual({ nodeId: 3, host: '127.0.0.1', port: 9003 });
+  // The connection to it goes to the address the response named (no such broker in the fake).
+  await expect(c.connectionTo(3)).rejects.toThrow('127.0.0.1:9003');
 });

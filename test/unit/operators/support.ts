@@ -1,19 +1,46 @@
-// Shared by the operator tests: a real Producer that never touches the network, records built
-// without the serialize stage, and a way to give the producer's cluster a topic's metadata.
+// Shared by the operator tests: a real Producer whose connections go to an in-memory FakeKafka
+// (kafkarx/testing), records built without the serialize stage, and topic metadata loaded the
+// way the producer loads it.
 import { TestScheduler } from 'rxjs/testing';
-import { TopicInfo } from '../../../src/cluster/metadata.ts';
+import type { TopicInfo } from '../../../src/cluster/metadata.ts';
 import type { ProducerConfig } from '../../../src/producer/config.ts';
 import { isBatch, type BatchOrFailure } from '../../../src/producer/batch.ts';
 import { openProducer, type Producer } from '../../../src/producer/producer.ts';
+import { internals } from '../../../src/producer/internals.ts';
 import { OutgoingRecord } from '../../../src/producer/record.ts';
 import { recordBatchSizeUpperBound } from '../../../src/record/batch-builder.ts';
 import { RECORD_BATCH_OVERHEAD } from '../../../src/record/batch-format.ts';
-import { internals } from '../../../src/producer/internals.ts';
+import { FakeKafka } from '../../../src/testing/fake-kafka.ts';
 
-/** Port 1 never answers; the Producer constructor opens no connection, so none is attempted. */
+const fakes = new Map<Producer, FakeKafka>();
+
+/**
+ * A producer talking to its own FakeKafka of two brokers with no topics (none is created on
+ * request). The constructor opens no connection: a test that loads no metadata touches no broker.
+ */
 export function producer(config: Partial<ProducerConfig> = {}): Producer {
-  return openProducer({ brokers: ['127.0.0.1:1'], ...config });
+  const fake = new FakeKafka({ brokers: 2, autoCreateTopics: false });
+  const p = openProducer({ brokers: fake.bootstrap, transport: fake.transport, ...config });
+  fakes.set(p, fake);
+  return p;
 }
+
+/** The in-memory cluster behind a producer from `producer()`, for faults and inspection. */
+export function fakeOf(p: Producer): FakeKafka {
+  const fake = fakes.get(p);
+  if (!fake) throw new Error('fakeOf: not a producer from support.ts producer()');
+  return fake;
+}
+
+// Connections and the metadata refresh timer of every producer a test made go with the test.
+afterEach(async () => {
+  const all = [...fakes];
+  fakes.clear();
+  await Promise.all(all.map(async ([p, fake]) => {
+    await internals(p).cluster.close();
+    fake.close();
+  }));
+});
 
 export function testScheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
@@ -45,16 +72,12 @@ export function describe(item: BatchOrFailure): string {
 }
 
 /**
- * Seeds topic metadata without a network. Cluster keeps what its metadata requests return in a
- * private `topics` map filled by a private fetch path that needs a broker; the leanest way in is
- * to put a TopicInfo (the same class readMetadata builds, public constructor) into that map, so
- * `cluster.topic(name)` — the only thing the partition stage reads on its fast path — answers
- * exactly as after a real Metadata response. `leaders[p] = -1` marks a partition without leader.
+ * Creates the topic in the producer's FakeKafka with these leaders (a node id per partition, -1
+ * for none, all at leader epoch 0) and waits until the producer's cluster has its metadata, as
+ * the partition stage would: afterwards `cluster.topic(name)` answers at once, so records are
+ * routed synchronously.
  */
-export function seedTopic(p: Producer, name: string, leaders: number[]): TopicInfo {
-  const info = new TopicInfo(name, Int32Array.from(leaders), new Int32Array(leaders.length).fill(0), Date.now());
-  (internals(p).cluster as unknown as { topics: Map<string, TopicInfo> }).topics.set(name, info);
-  // Guard against the private field being renamed: the seeding must be visible through the API.
-  if (internals(p).cluster.topic(name) !== info) throw new Error('seedTopic: Cluster no longer keeps metadata in `topics`');
-  return info;
+export async function seedTopic(p: Producer, name: string, leaders: number[]): Promise<TopicInfo> {
+  fakeOf(p).createTopic(name, leaders.length, { leaders });
+  return internals(p).cluster.waitForTopic(name, 0, 5000);
 }

@@ -26,6 +26,8 @@ interface Case {
   pipeline: (p: Producer) => OperatorFunction<number, string>;
   /** Input numbers each operator output stands for (a batch closed by size takes two). */
   perOutput?: number;
+  /** What the producer needs first (topic metadata, for partition). */
+  setup?: (p: Producer) => Promise<unknown>;
 }
 
 const cases: Case[] = [
@@ -33,10 +35,8 @@ const cases: Case[] = [
   { name: 'reserve', pipeline: (p) => (s) => s.pipe(map((i) => record('t', 0, String(i))), reserve(p), map(valueOf)) },
   {
     name: 'partition',
-    pipeline: (p) => {
-      seedTopic(p, 't', [1, 1]);
-      return (s) => s.pipe(map((i) => record('t', -1, String(i))), partition(p, { random: () => 0 }), map(valueOf));
-    },
+    setup: (p) => seedTopic(p, 't', [1, 1]),
+    pipeline: (p) => (s) => s.pipe(map((i) => record('t', -1, String(i))), partition(p, { random: () => 0 }), map(valueOf)),
   },
   // batchBytes 1: every record fills its batch, which leaves at once.
   { name: 'batch', pipeline: (p) => (s) => s.pipe(map((i) => record('t', 0, String(i))), batch(p, { batchBytes: 1 }), map(showBatch)) },
@@ -52,10 +52,17 @@ const cases: Case[] = [
   { name: "toKafka (errorMode 'results')", pipeline: (p) => (s) => s.pipe(map((i) => ({ topic: '', value: String(i) })), toKafka(p, { errorMode: 'results' }), map((r) => (r.ok ? 'ok' : 'failed'))) },
 ];
 
-describe.each(cases)('$name', ({ pipeline }) => {
-  test('values and completion pass once; the source is unsubscribed when it completes', () => {
+describe.each(cases)('$name', ({ pipeline, setup }) => {
+  /** A producer ready for the operator: everything it needs is in place before the synchronous part. */
+  const ready = async () => {
+    const p = producer();
+    await setup?.(p);
+    return p;
+  };
+
+  test('values and completion pass once; the source is unsubscribed when it completes', async () => {
+    const p = await ready();
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const p = producer();
       const source = cold('1-2-|', { 1: 1, 2: 2 });
       const out = source.pipe(pipeline(p), map(() => 'x'));
       expectObservable(out).toBe('x-x-|');
@@ -63,37 +70,41 @@ describe.each(cases)('$name', ({ pipeline }) => {
     });
   });
 
-  test('a source error passes once and ends the subscription', () => {
+  test('a source error passes once and ends the subscription', async () => {
+    const p = await ready();
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const source = cold('1-#', { 1: 1 }, new Error('boom'));
-      expectObservable(source.pipe(pipeline(producer()), map(() => 'x'))).toBe('x-#', undefined, new Error('boom'));
+      expectObservable(source.pipe(pipeline(p), map(() => 'x'))).toBe('x-#', undefined, new Error('boom'));
       expectSubscriptions(source.subscriptions).toBe('^-!');
     });
   });
 
-  test('unsubscribing downstream unsubscribes the source at the same frame', () => {
+  test('unsubscribing downstream unsubscribes the source at the same frame', async () => {
+    const p = await ready();
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const source = cold('1-2-3-|', { 1: 1, 2: 2, 3: 3 });
-      expectObservable(source.pipe(pipeline(producer()), map(() => 'x')), '^--!').toBe('x-x');
+      expectObservable(source.pipe(pipeline(p), map(() => 'x')), '^--!').toBe('x-x');
       expectSubscriptions(source.subscriptions).toBe('^--!');
     });
   });
 
-  test('take(1) unsubscribes the source at its first output', () => {
+  test('take(1) unsubscribes the source at its first output', async () => {
+    const p = await ready();
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const source = cold('--1-2-|', { 1: 1, 2: 2 });
-      expectObservable(source.pipe(pipeline(producer()), map(() => 'x'), take(1))).toBe('--(x|)');
+      expectObservable(source.pipe(pipeline(p), map(() => 'x'), take(1))).toBe('--(x|)');
       expectSubscriptions(source.subscriptions).toBe('^-!');
     });
   });
 
-  test('take(n) and first() stop a synchronous range(0, 1e9) after n items', () => {
+  test('take(n) and first() stop a synchronous range(0, 1e9) after n items', async () => {
     for (const [limit, tail] of [[3, take<string>(3)], [1, first<string>()]] as const) {
       let pulled = 0;
       let finalized = 0;
       let out: string[] = [];
       const started = performance.now();
-      range(0, 1e9).pipe(tap(() => pulled++), finalize(() => finalized++), pipeline(producer()), tail, toArray()).subscribe((x) => (out = x));
+      const p = await ready();
+      range(0, 1e9).pipe(tap(() => pulled++), finalize(() => finalized++), pipeline(p), tail, toArray()).subscribe((x) => (out = x));
       expect(out).toHaveLength(limit);
       expect(pulled).toBe(limit);
       expect(finalized).toBe(1);
@@ -101,7 +112,8 @@ describe.each(cases)('$name', ({ pipeline }) => {
     }
   });
 
-  test('take(3) stops an infinite generator read through from(), and closes it', () => {
+  test('take(3) stops an infinite generator read through from(), and closes it', async () => {
+    const p = await ready();
     let pulled = 0;
     let returned = false;
     function* naturals() {
@@ -115,7 +127,7 @@ describe.each(cases)('$name', ({ pipeline }) => {
       }
     }
     let out: string[] = [];
-    from(naturals()).pipe(pipeline(producer()), take(3), toArray()).subscribe((x) => (out = x));
+    from(naturals()).pipe(pipeline(p), take(3), toArray()).subscribe((x) => (out = x));
     expect(out).toHaveLength(3);
     expect(pulled).toBe(3);
     expect(returned).toBe(true);

@@ -38,10 +38,10 @@ test('keyless records go to partitions with short queues more often, in proporti
   expect(chooser.choose('t', Buffer.from('foobar'), 10, 3, [0, 1, 2])).toBe(((-790332482 & 0x7fffffff) % 3));
 });
 
-test('the partition stage weighs keyless records by the sender\'s queues, unless partitionerAdaptive is false', () => {
-  const route = (adaptive: boolean) => {
+test('the partition stage weighs keyless records by the sender\'s queues, unless partitionerAdaptive is false', async () => {
+  const route = async (adaptive: boolean) => {
     const p = producer({ partitionerAdaptive: adaptive, batchBytes: 1 });
-    seedTopic(p, 't', [1, 1, 1]);
+    await seedTopic(p, 't', [1, 1, 1]);
     // Partition 1 has 8 batches queued, the others none.
     (internals(p).sender as unknown as { partitionLoad: unknown }).partitionLoad = () => ({ partitions: [0, 1, 2], queueSizes: [0, 8, 0] });
     let r = 0;
@@ -50,8 +50,8 @@ test('the partition stage weighs keyless records by the sender\'s queues, unless
       .subscribe((x) => (out = x));
     return out.filter((x) => x.partition === 1).length / out.length;
   };
-  expect(route(true)).toBeLessThan(0.1); // 1 of 19
-  expect(route(false)).toBeGreaterThan(0.25); // 1 of 3
+  expect(await route(true)).toBeLessThan(0.1); // 1 of 19
+  expect(await route(false)).toBeGreaterThan(0.25); // 1 of 3
 });
 
 test('partitionerAdaptive and partitionerAvailabilityTimeoutMs: Java\'s defaults, and checked', () => {

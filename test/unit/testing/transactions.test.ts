@@ -1,7 +1,7 @@
 // Transactions against kafkarx/testing's in-memory cluster: markers, read_committed, group
 // offsets that count only when the transaction commits, fencing; plus sendOffsets and the scope
 // behaving like RxJS operators over synchronous sources.
-import { from, lastValueFrom, map, range, take, tap, throwError, concat, toArray } from 'rxjs';
+import { concat, first, from, lastValueFrom, map, range, take, tap, throwError, toArray } from 'rxjs';
 import { createProducer, type Producer } from 'kafkarx';
 import { transactions } from 'kafkarx/operators';
 import { FakeKafka, type FakeRecord } from 'kafkarx/testing';
@@ -75,4 +75,41 @@ test('sendOffsets and the transaction body stop reading a synchronous source the
   const meta = await lastValueFrom(producer.transaction((tx) => range(0, 1e9).pipe(tap(() => pulled++), map(consumed), tx.sendOffsets<ReturnType<typeof consumed>>(group, (r) => r.passthrough), take(3), tx.send())).pipe(toArray()));
   expect(pulled).toBe(3);
   expect(meta.map((m) => m.offset)).toEqual([0, 1, 2]);
+});
+
+test('tx.send() over range(0, 1e9): the first record that fails ends the body at once, and the transaction aborts', async () => {
+  producer = transactional();
+  let pulled = 0;
+  const started = performance.now();
+  const body = producer.transaction((tx) => range(0, 1e9).pipe(tap(() => pulled++), map((i) => ({ topic: i === 0 ? '' : 'out', value: String(i) })), tx.send()));
+  await expect(lastValueFrom(body)).rejects.toMatchObject({ name: 'InvalidRecordError' });
+  expect(pulled).toBe(1);
+  expect(performance.now() - started).toBeLessThan(2000);
+  expect(fake.records('out')).toEqual([]);
+});
+
+test('transaction() and transactions() under take(1) and first() over range(0, 1e9): one item read, the scope ends at its first output', async () => {
+  producer = transactional();
+  for (const tail of [take<string>(1), first<string>()]) {
+    let pulled = 0;
+    const out = await lastValueFrom(producer.transaction((tx) => range(0, 1e9).pipe(tap(() => pulled++), map((i) => consumed(i)), tx.sendOffsets<ReturnType<typeof consumed>>(group, (r) => r.passthrough), map((r) => r.value), tail)).pipe(toArray()));
+    expect(out).toEqual(['v0']);
+    expect(pulled).toBe(1);
+  }
+  // transactions() over a synchronous source of windows: a producer without a transactional id
+  // refuses each transaction at once, so take(1) has its first outcome synchronously.
+  const plain = createProducer({ brokers: fake.bootstrap, transport: fake.transport });
+  try {
+    for (const tail of [take<string>(1), first<string>()]) {
+      let pulled = 0;
+      let out: string[] = [];
+      const started = performance.now();
+      range(0, 1e9).pipe(tap(() => pulled++), map((i) => [consumed(i)]), transactions(plain, { continueOnAbort: true }), map((o) => (o.committed ? 'committed' : (o.error as Error).name)), tail, toArray()).subscribe((x) => (out = x));
+      expect(out).toEqual(['TransactionStateError']);
+      expect(pulled).toBe(1);
+      expect(performance.now() - started).toBeLessThan(2000);
+    }
+  } finally {
+    await plain.close();
+  }
 });
