@@ -21,6 +21,11 @@ function recordMaker(spec: RunSpec, values: Buffer[]): (i: number) => Rec {
 export async function runKafkarx(spec: RunSpec, values: Buffer[]): Promise<Measured> {
   const primed = spec.topics.length;
   const result = await run(spec, values);
+  if (spec.transactionSize) {
+    // Each commit also writes a marker, which takes an offset, in every partition it wrote to.
+    const markers = primed + spec.topics.length * spec.partitions * Math.ceil(spec.records / spec.transactionSize);
+    return { ...result, outside: primed + markers };
+  }
   return { ...result, outside: primed + (spec.mode === 'warm' ? spec.records : 0) };
 }
 

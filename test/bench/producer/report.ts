@@ -44,7 +44,7 @@ const HEADER = ['client', 'acks', 'records/s', 'MB/s', 'µs CPU/record', 'max RS
 function line(e: Entry): string[] {
   const { row: r, label } = e;
   const acks = r.acks === 1 ? '1' : 'all';
-  if (r.skipped || r.results.length === 0) return [label, acks, ...HEADER.slice(2, -1).map(() => '—'), r.skipped ?? 'no result'];
+  if (r.skipped || r.results.length === 0) return [label, acks, ...HEADER.slice(2, -1).map(() => '—'), r.skipped ? 'left out (below)' : 'no result'];
   const s = summarize(r);
   const ref = e.reference && e.reference !== r && e.reference.results.length ? summarize(e.reference) : undefined;
   const maybe = (n: number, digits: number) => (Number.isNaN(n) ? '?' : fmt(n, digits));

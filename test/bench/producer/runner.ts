@@ -79,8 +79,18 @@ export async function main(argv: string[]): Promise<void> {
     byPartitions.get(6)?.push(warmTopic) ?? byPartitions.set(6, [warmTopic]);
     made.push(warmTopic);
     for (const [partitions, names] of byPartitions) {
-      for (let i = 0; i < names.length; i += 50) await admin.createTopics({ topics: names.slice(i, i + 50), partitions, replicas: 1 });
+      // KRaft refuses more than 10,000 partitions in one CreateTopics request.
+      const perRequest = Math.max(1, Math.min(50, Math.floor(10_000 / partitions)));
+      for (let i = 0; i < names.length; i += perRequest) {
+        await admin.createTopics({ topics: names.slice(i, i + perRequest), partitions, replicas: 1 }).catch((e: Error & { errors?: unknown[] }) => {
+          throw new Error(`could not create ${partitions}-partition topics: ${e.message} ${JSON.stringify(e.errors ?? [], (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v)).slice(0, 2000)}`);
+        });
+      }
     }
+    // Created is not yet served: wait until every partition of every topic answers ListOffsets.
+    const since = performance.now();
+    for (const r of rows) await ready(admin, topicsOf.get(r)!, r.partitions);
+    console.log(`topics: ${made.length}, ready in ${fmt((performance.now() - since) / 1000, 1)} s`);
 
     mkdirSync(payloadDir, { recursive: true });
     const payloadFor = async (r: Row): Promise<string | undefined> => {
@@ -156,6 +166,18 @@ async function stored(admin: Admin, topics: string[], partitions: number): Promi
   let bytes = 0;
   for (const b of dirs) for (const d of b.results) for (const t of d.topics) for (const p of t.partitions) bytes += Number(p.partitionSize);
   return { records, bytes };
+}
+
+async function ready(admin: Admin, topics: string[], partitions: number): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await stored(admin, topics, partitions);
+      return;
+    } catch (e) {
+      if (attempt >= 300) throw new Error(`topics ${topics[0]}… are not ready after 5 minutes: ${(e as Error).message}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
 }
 
 /** Runs one child; resolves with its result line. */

@@ -63,7 +63,7 @@ export interface RunResult {
   /** Java and kcat: the whole process's CPU, µs, over the window `machineCpuUs` covers. */
   processCpuUs?: number;
   windowUs: [number, number];
-  /** Records the run sent outside its window: to connect and learn metadata, a warm-up, a start-up probe. */
+  /** Offsets the run took outside its window: records to connect and learn metadata, a warm-up, a start-up probe; transaction markers. */
   outside: number;
   skipped?: string;
   /** Filled in by the parent from the broker: records and bytes the run added to its topics. */
