@@ -27,7 +27,7 @@ export const USAGE = `npm run bench -- [--groups ${GROUPS.join(',')}] [--all]
   --groups     what to measure (default: peers); --all: every group but sweep
   --records N (1000000)  --repeat N (3)  --acks 1,all  --only ${CLIENTS.join(',')}
   --codec-records N (500000)  --compression lz4,zstd (codecs group)  --warmup-records N (500000, 0: none)
-  --kafkajs-batch N (2000)  --kafkajs-inflight N (2)  --platformatic lanes|stream:perSend:inFlight (lanes:4000:4)
+  --kafkajs-batch N (2000)  --kafkajs-inflight N (2)  --platformatic lanes|stream:perSend:inFlight (lanes:1000:4)
   --outstanding N (50000: kafkarx send() loop)  --cpu-prof (a profiled kafkarx run at the end)`;
 
 export function options(argv: string[]): Options {
@@ -45,7 +45,7 @@ export function options(argv: string[]): Options {
       compression: { type: 'string', default: 'lz4,zstd' },
       'kafkajs-batch': { type: 'string', default: '2000' },
       'kafkajs-inflight': { type: 'string', default: '2' },
-      platformatic: { type: 'string', default: 'lanes:4000:4' },
+      platformatic: { type: 'string', default: 'lanes:1000:4' },
       outstanding: { type: 'string', default: '50000' },
       'cpu-prof': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
