@@ -34,7 +34,8 @@ export function summarize(r: Row): Summary {
     rssMb: m((x) => x.maxRssKb / 1024),
     brokerCores: m((x) => (x.brokerCpuUs ?? NaN) / 1000 / machineWindowMs(x)),
     otherCores: m((x) => otherCpuUs(x) / 1000 / machineWindowMs(x)),
-    storedRatio: m((x) => (x.storedBytes ?? NaN) / x.valueBytes),
+    // Per record: a warm row's topic also holds the records sent before its window.
+    storedRatio: m((x) => ((x.storedBytes ?? NaN) / (x.storedRecords ?? NaN)) / (x.valueBytes / x.records)),
     complete: r.results.every((x) => x.storedRecords === undefined || x.storedRecords === x.records + x.outside),
   };
 }
@@ -65,5 +66,5 @@ CPU of the client's process, all threads, in that window; Java and kcat: their p
 same command (their start-up, shown per run in the log). kafkarx/this: kafkarx's records/s over this row's (above 1: kafkarx is
 faster) and kafkarx's CPU per record over this row's (below 1: kafkarx is cheaper), against the table's kafkarx reference row.
 broker cores, other cores: CPU of the broker and of everything else on the machine (${cores} cores) per second of the window:
-other work is noise. stored/value: what the broker stored for the run (batches, headers included) over the value bytes.`);
+other work is noise. stored/value: what the broker stored per record (batches, headers included) over the value bytes per record.`);
 }
