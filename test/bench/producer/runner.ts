@@ -127,7 +127,7 @@ export async function main(argv: string[]): Promise<void> {
         }
         const after = await stored(admin, s.topics, r.partitions);
         r.results.push({ ...res, storedRecords: after.records - before.records, storedBytes: after.bytes - before.bytes });
-        const other = res.machineCpuUs !== undefined && res.brokerCpuUs !== undefined ? res.machineCpuUs - (res.processCpuUs ?? res.cpuUs) - res.brokerCpuUs : NaN;
+        const other = res.machineCpuUs !== undefined && res.brokerCpuUs !== undefined ? Math.max(0, res.machineCpuUs - (res.processCpuUs ?? res.cpuUs) - res.brokerCpuUs) : NaN;
         console.log(`  round ${round + 1}/${o.repeat} ${r.key.padEnd(58)} ${fmt(res.records / (res.wallMs / 1000)).padStart(9)} records/s ` +
           `${fmt(res.cpuUs / res.records, 2).padStart(5)} µs/record  RSS ${fmt(res.maxRssKb / 1024)} MB  broker ${fmt((res.brokerCpuUs ?? NaN) / 1e6, 2)} s  other ${fmt(other / 1e6, 2)} s` +
           (res.startupCpuUs !== undefined ? `  (start-up ${fmt(res.startupCpuUs / 1e6, 2)} s CPU, ${fmt(res.startupWallMs!)} ms)` : '') +
