@@ -223,12 +223,14 @@ export function plan(o: Options): { rows: Row[]; tables: GroupTable[] } {
         ]);
         break;
       case 'sweep':
-        table(g, `Sweep of @platformatic/kafka's settings, ${fmtN(n)} 100-byte records`, acksList.flatMap((acks): RowSpec[] => [
+        table(g, `Sweep of @platformatic/kafka's and KafkaJS's settings, ${fmtN(n)} 100-byte records`, acksList.flatMap((acks): RowSpec[] => [
           { client: 'kafkarx', acks, label: 'kafkarx fromPullSource' },
           ...([[1000, 4], [4000, 2], [4000, 4], [16_000, 2]] as const).map(([perSend, inFlight]): RowSpec =>
             ({ client: 'platformatic', acks, mode: 'lanes', tuning: { perSend, inFlight }, label: `platformatic lanes ${perSend}×${inFlight}` })),
           ...([[1000, 4], [10_000, 2]] as const).map(([perSend, inFlight]): RowSpec =>
             ({ client: 'platformatic', acks, mode: 'stream', tuning: { perSend, inFlight }, label: `platformatic stream batch ${perSend}, hwm ${perSend * inFlight}` })),
+          ...([[1000, 4], [2000, 2], [10_000, 2]] as const).map(([perSend, inFlight]): RowSpec =>
+            ({ client: 'kafkajs', acks, tuning: { perSend, inFlight }, label: `KafkaJS send() ${perSend}×${inFlight}` })),
         ]));
         break;
     }

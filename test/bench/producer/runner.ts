@@ -11,11 +11,11 @@ import { listenerPid } from './measure.ts';
 import { fmtN as fmt, options, plan, type Row } from './plan.ts';
 import { profileReport } from './profile.ts';
 import { report } from './report.ts';
+import { createTopics, ready, stored, type Admin } from './topics.ts';
 import type { RunResult, RunSpec } from './types.ts';
 import { writePayloadFile } from './values.ts';
 
 const ENTRY = join(projectRoot(), 'test', 'bench', 'producer.bench.ts');
-type Admin = InstanceType<typeof import('@platformatic/kafka').Admin>;
 
 let current: ChildProcess | undefined;
 
@@ -58,8 +58,6 @@ export async function main(argv: string[]): Promise<void> {
     const bootstrap = broker.bootstrap;
     const brokerPid = listenerPid(bootstrap);
     const { Admin } = await import('@platformatic/kafka');
-    // The bench's own bookkeeping (topics, end offsets, log sizes) in-process, so that no tool's
-    // JVM competes with a measured run; what was stored is the broker's own account.
     admin = new Admin({ clientId: 'kafkarx-bench-admin', bootstrapBrokers: [bootstrap], timeout: 120_000 });
     const kcat = rows.some((r) => r.client === 'kcat') ? kcatInfo().banner.split('\n')[0] : 'not used';
     console.log(`kafkarx producer benchmark — Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -73,20 +71,9 @@ export async function main(argv: string[]): Promise<void> {
       made.push(...names);
       topicsOf.set(r, names);
     }
-    const byPartitions = new Map<number, string[]>();
-    for (const r of rows) byPartitions.set(r.partitions, [...(byPartitions.get(r.partitions) ?? []), ...topicsOf.get(r)!]);
     const warmTopic = `kafkarx-bench-${runId}-warm`;
-    byPartitions.get(6)?.push(warmTopic) ?? byPartitions.set(6, [warmTopic]);
     made.push(warmTopic);
-    for (const [partitions, names] of byPartitions) {
-      // KRaft refuses more than 10,000 partitions in one CreateTopics request.
-      const perRequest = Math.max(1, Math.min(50, Math.floor(10_000 / partitions)));
-      for (let i = 0; i < names.length; i += perRequest) {
-        await admin.createTopics({ topics: names.slice(i, i + perRequest), partitions, replicas: 1 }).catch((e: Error & { errors?: unknown[] }) => {
-          throw new Error(`could not create ${partitions}-partition topics: ${e.message} ${JSON.stringify(e.errors ?? [], (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v)).slice(0, 2000)}`);
-        });
-      }
-    }
+    await createTopics(admin, [...rows.map((r) => ({ names: topicsOf.get(r)!, partitions: r.partitions })), { names: [warmTopic], partitions: 6 }]);
     // Created is not yet served: wait until every partition of every topic answers ListOffsets.
     const since = performance.now();
     for (const r of rows) await ready(admin, topicsOf.get(r)!, r.partitions);
@@ -153,30 +140,6 @@ export async function main(argv: string[]): Promise<void> {
     throw e;
   } finally {
     await stop();
-  }
-}
-
-/** Records (end offsets) and bytes (log sizes) the broker holds for the topics. */
-async function stored(admin: Admin, topics: string[], partitions: number): Promise<{ records: number; bytes: number }> {
-  const all = Array.from({ length: partitions }, (_, i) => i);
-  const offsets = await admin.listOffsets({ topics: topics.map((name) => ({ name, partitions: all.map((partitionIndex) => ({ partitionIndex, timestamp: -1n })) })) });
-  const dirs = await admin.describeLogDirs({ topics: topics.map((name) => ({ name, partitions: all })) });
-  let records = 0;
-  for (const t of offsets) for (const p of t.partitions) records += Number(p.offset);
-  let bytes = 0;
-  for (const b of dirs) for (const d of b.results) for (const t of d.topics) for (const p of t.partitions) bytes += Number(p.partitionSize);
-  return { records, bytes };
-}
-
-async function ready(admin: Admin, topics: string[], partitions: number): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await stored(admin, topics, partitions);
-      return;
-    } catch (e) {
-      if (attempt >= 300) throw new Error(`topics ${topics[0]}… are not ready after 5 minutes: ${(e as Error).message}`);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
   }
 }
 
