@@ -4,7 +4,7 @@
 // that of a 1-record run of the same command (JVM start, class loading, connecting, metadata).
 import { ensureKafkaJars } from '../../broker/jars.ts';
 import { toolLogConfig } from '../../broker/java.ts';
-import { runTool } from '../producer/measure.ts';
+import { cannotMeasureTools, runTool } from '../producer/measure.ts';
 import { VALUE_SIZE } from '../producer/values.ts';
 import type { Measured, RunSpec } from '../producer/types.ts';
 
@@ -13,6 +13,8 @@ const JVM = ['-Xmx512M', '-server', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '
   '-XX:+ExplicitGCInvokesConcurrent', '-Djava.awt.headless=true'];
 
 export async function runJava(spec: RunSpec): Promise<Measured | { skipped: string }> {
+  const missing = cannotMeasureTools();
+  if (missing) return { skipped: missing };
   if (spec.keyed) return { skipped: 'ProducerPerformance sends keyless records only' };
   if (spec.topics.length !== 1) return { skipped: 'ProducerPerformance writes one topic' };
   const payload = spec.values === 'json'

@@ -3,12 +3,19 @@
 // 1-line run of the same command (start, connecting, metadata, the final flush's wait).
 import { writeFileSync } from 'node:fs';
 import { kcatInfo } from '../../broker/kcat.ts';
-import { runTool } from '../producer/measure.ts';
+import { cannotMeasureTools, runTool } from '../producer/measure.ts';
 import type { Measured, RunSpec } from '../producer/types.ts';
 
 export async function runKcat(spec: RunSpec): Promise<Measured | { skipped: string }> {
   if (spec.topics.length !== 1) return { skipped: 'kcat -P writes one topic' };
-  const { command } = kcatInfo();
+  const missing = cannotMeasureTools();
+  if (missing) return { skipped: missing };
+  let command: string;
+  try {
+    ({ command } = kcatInfo());
+  } catch (e) {
+    return { skipped: (e as Error).message };
+  }
   const idempotent = spec.idempotent ?? spec.acks === -1;
   const args = (file: string) => ['-P', '-b', spec.bootstrap, '-t', spec.topics[0], '-l', file, '-z', spec.codec,
     '-X', `acks=${spec.acks === -1 ? 'all' : '1'}`, '-X', `enable.idempotence=${idempotent}`,

@@ -3,7 +3,7 @@
 // rusage GNU time reports for the process it waited for. The broker's and the whole machine's CPU
 // in the same window come from /proc, so other work on the machine shows next to each row.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -45,6 +45,9 @@ export interface ToolRun {
 }
 
 const TIME = '/usr/bin/time';
+
+/** Why tools cannot be measured here, or undefined when they can. */
+export const cannotMeasureTools = (): string | undefined => (existsSync(TIME) ? undefined : `${TIME} (GNU time) is missing: install the time package`);
 
 /**
  * Runs a command to completion under GNU time: its user + system CPU and max RSS are the kernel's

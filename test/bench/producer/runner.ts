@@ -59,7 +59,7 @@ export async function main(argv: string[]): Promise<void> {
     const brokerPid = listenerPid(bootstrap);
     const { Admin } = await import('@platformatic/kafka');
     admin = new Admin({ clientId: 'kafkarx-bench-admin', bootstrapBrokers: [bootstrap], timeout: 120_000 });
-    const kcat = rows.some((r) => r.client === 'kcat') ? kcatInfo().banner.split('\n')[0] : 'not used';
+    const kcat = rows.some((r) => r.client === 'kcat') ? kcatBanner() : 'not used';
     console.log(`kafkarx producer benchmark — Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     console.log(`broker: ${bootstrap} (${broker.kind === 'external' ? 'KAFKA_BROKERS' : broker.kind}${brokerPid ? `, pid ${brokerPid}: its CPU is measured too` : ''}); kcat: ${kcat}`);
     console.log(`groups: ${o.groups.join(', ')}; ${rows.length} configurations × ${o.repeat} rounds, interleaved, one process per run`);
@@ -140,6 +140,15 @@ export async function main(argv: string[]): Promise<void> {
     throw e;
   } finally {
     await stop();
+  }
+}
+
+function kcatBanner(): string {
+  try {
+    const lines = kcatInfo().banner.split('\n');
+    return lines.find((l) => l.startsWith('Version')) ?? lines[0];
+  } catch (e) {
+    return `not usable, its rows are left out: ${(e as Error).message}`;
   }
 }
 
