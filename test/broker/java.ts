@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { workDir } from './paths.ts';
 
 /** log4j2 settings for command-line tools: warnings to stderr, so stdout carries only the tool's output. */
-function toolLogConfig(): string {
+export function toolLogConfig(): string {
   const dir = workDir();
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'log4j2-tools.properties');
