@@ -6,7 +6,7 @@ import { sendStages } from '../operators/to-kafka.ts';
 import { transaction } from '../operators/transaction.ts';
 
 export { VERSION } from './version.ts';
-export type { Producer } from './producer/producer.ts';
+export type { Producer, CloseOptions } from './producer/producer.ts';
 export type { ProducerConfig, Acks, SaslConfig } from './producer/config.ts';
 export type { SaslMechanism, SaslExchange } from './network/sasl/mechanism.ts';
 export type { OauthBearerToken, OauthBearerTokenProvider } from './network/sasl/oauthbearer.ts';

@@ -64,6 +64,7 @@ export class Cluster {
   /** When the last metadata request went out; none yet: the first goes at once, whatever the clock reads. */
   private lastUpdate = -Infinity;
   private closed = false;
+  private shutdown: Promise<void> | undefined;
   /** Aborted by close(): ends every connection, also those still connecting or handshaking. */
   private readonly closing = new AbortController();
   /** Connections being opened: close() waits until each has given up. */
@@ -226,9 +227,15 @@ export class Cluster {
 
   /**
    * Closes every connection, those still being opened included, fails metadata waits with
-   * ProducerClosedError and stops every timer; resolves once no socket is left.
+   * ProducerClosedError and stops every timer; resolves once no socket is left. Every call gets
+   * that same promise (a forced close and the graceful one it cuts short both wait for it).
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.shutdown ??= this.closeAll();
+    return this.shutdown;
+  }
+
+  private async closeAll(): Promise<void> {
     this.closed = true;
     // Collected first: aborting closes them, which takes them out of the maps.
     const all = [...this.connections.values(), ...(this.bootstrapConnection ? [this.bootstrapConnection] : []), ...this.opening];
