@@ -19,6 +19,7 @@ export {
   ProducerTimeoutError, ProducerClosedError, TransactionError, ProducerFencedError, TransactionTimeoutError, TransactionOutcomeUnknownError, TransactionStateError, isFatal,
   AuthenticationError, TlsError,
 } from './producer/errors.ts';
+export type { UnconfirmedTransaction } from './producer/errors.ts';
 export type { ConsumerGroupMetadata } from './producer/transactions.ts';
 export type { Transaction } from '../operators/transaction.ts';
 export { UnsupportedVersionError } from './protocol/errors.ts';
