@@ -305,8 +305,8 @@ export class Cluster {
       if (this.closed) throw new ProducerClosedError();
       const failures = (state?.failures ?? 0) + 1;
       this.opts.instrumentation?.connectFailed(nodeId, key, e as Error, failures);
-      const delay = Math.min(this.opts.reconnectBackoffMaxMs, this.opts.reconnectBackoffMs * 2 ** (failures - 1));
-      this.backoff.set(key, { failures, until: this.clock.now() + jitter(delay, this.clock.random) });
+      const delay = exponentialBackoff(this.opts.reconnectBackoffMs, this.opts.reconnectBackoffMaxMs, failures - 1, this.clock.random);
+      this.backoff.set(key, { failures, until: this.clock.now() + delay });
       throw e;
     } finally {
       this.opening.delete(attempt);
@@ -432,11 +432,21 @@ export class Cluster {
  * retryBackoffMaxMs, with ±20% jitter, as the Java client's ExponentialBackoff (KIP-580).
  */
 export function backoffMs(opts: { retryBackoffMs: number; retryBackoffMaxMs: number }, retries: number, random: () => number = Math.random): number {
-  return Math.min(opts.retryBackoffMaxMs, jitter(opts.retryBackoffMs * 2 ** Math.max(0, retries), random));
+  return exponentialBackoff(opts.retryBackoffMs, opts.retryBackoffMaxMs, retries, random);
 }
 
-/** `random` is the clock's: none in virtual time (see Clock.random). */
-function jitter(ms: number, random: () => number): number {
-  return Math.round(ms * (0.8 + random() * 0.4));
+/**
+ * The Java client's ExponentialBackoff with base 2 and jitter 0.2, for retries and reconnects
+ * alike: `initialMs` doubled per attempt up to `maxMs`, times a random factor in [0.8, 1.2),
+ * then capped, so `maxMs` is a true maximum and waits at the cap still spread (over [0.8, 1] ×
+ * `maxMs`). A maximum not above the initial wait gives the initial wait (capped), unjittered.
+ * `random` is the clock's: in virtual time always 0.5, so the factor is exactly 1.
+ */
+export function exponentialBackoff(initialMs: number, maxMs: number, attempts: number, random: () => number): number {
+  const initial = Math.min(initialMs, maxMs);
+  if (maxMs <= initialMs) return initial;
+  // initial × 2^min(attempts, log2(max / initial)), without the rounding error of the logarithm.
+  const term = Math.min(initial * 2 ** Math.max(0, attempts), maxMs);
+  return Math.min(Math.floor(term * (0.8 + random() * 0.4)), maxMs);
 }
 
