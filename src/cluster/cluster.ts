@@ -1,9 +1,10 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { Cancel, Clock } from '../clock.ts';
 import { Apis } from '../network/apis.ts';
-import { BrokerConnection } from '../network/broker.ts';
-import type { ConnectionOptions, Transport } from '../network/connection.ts';
+import { BrokerConnection, type BrokerOptions } from '../network/broker.ts';
+import type { Transport } from '../network/connection.ts';
 import { AuthenticationError } from '../network/errors.ts';
+import { HandshakeDrops } from '../network/handshake-drops.ts';
 import type { SaslMechanism } from '../network/sasl/mechanism.ts';
 import type { Instrumentation } from '../observe/instrumentation.ts';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
@@ -74,6 +75,8 @@ export class Cluster {
   /** The next refresh by age (`metadataMaxAgeMs`), so new partitions are picked up unasked. */
   private ageTimer: Cancel | undefined;
   private readonly clock: Clock;
+  /** This cluster's connections dropped right after their handshake (a listener wanting SASL or TLS?). */
+  private readonly handshakeDrops = new HandshakeDrops();
 
   constructor(opts: ClusterOptions) {
     this.opts = opts;
@@ -284,13 +287,14 @@ export class Cluster {
     const state = this.backoff.get(key);
     if (state && state.until > this.clock.now()) await this.sleep(state.until - this.clock.now());
     if (this.closed) throw new ProducerClosedError();
-    const options: ConnectionOptions = {
+    const options: BrokerOptions = {
       host, port, clientId: this.opts.clientId, tls: this.opts.tls, sasl: this.opts.sasl,
       connectTimeoutMs: this.opts.connectTimeoutMs, requestTimeoutMs: this.opts.requestTimeoutMs, maxInFlight: this.opts.maxInFlight,
       signal: this.closing.signal,
       clock: this.clock,
       transport: this.opts.transport,
       observer: this.opts.instrumentation?.connectionObserver(nodeId, key),
+      handshakeDrops: this.handshakeDrops,
     };
     const attempt = BrokerConnection.open(nodeId, options);
     this.opening.add(attempt);
