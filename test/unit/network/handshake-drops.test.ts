@@ -27,7 +27,7 @@ test('two producers at the same address, each dropped once after the handshake a
   // two producers starting up): a history shared by the process read them as one listener dropping twice.
   const [a, b] = [producerDropping(1), producerDropping(1)];
   const sent = await Promise.all([a.send({ topic: 't', value: 'a' }), b.send({ topic: 't', value: 'b' })].map((p) => p.catch((e: unknown) => e)));
-  expect(sent.map((m) => (m instanceof Error ? `${m.name}: ${m.message}` : m.offset))).toEqual([0, 0]);
+  expect(sent.map((m) => (m instanceof Error ? `${m.name}: ${m.message}` : (m as { offset: number }).offset))).toEqual([0, 0]);
 });
 
 test('one producer dropped twice in a row after the handshake: the second drop is an AuthenticationError naming SASL or TLS', async () => {
