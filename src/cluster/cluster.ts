@@ -10,7 +10,7 @@ import type { Instrumentation } from '../observe/instrumentation.ts';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 import type { ProduceResponse } from '../protocol/messages/produce.ts';
 import { ProducerClosedError } from './closed.ts';
-import { MetadataTimeoutError, readMetadata, TopicInfo, UnknownPartitionError, type BrokerAddress } from './metadata.ts';
+import { MetadataTimeoutError, readMetadata, TopicInfo, UnknownPartitionError, withoutStaleLeaders, type BrokerAddress } from './metadata.ts';
 
 export interface ClusterOptions {
   bootstrap: ReadonlyArray<{ host: string; port: number }>;
@@ -139,7 +139,7 @@ export class Cluster {
         const epochs = info.leaderEpochs.slice();
         leaders[p.index] = leaderId;
         epochs[p.index] = leaderEpoch;
-        info = new TopicInfo(t.name, leaders, epochs, info.fetchedAt);
+        info = new TopicInfo(t.name, leaders, epochs, info.fetchedAt, info.topicId);
         this.topics.set(t.name, info);
       }
     }
@@ -355,6 +355,8 @@ export class Cluster {
       includeTopicAuthorizedOperations: false,
     });
     const update = readMetadata(res, started);
+    // Before anyone hears of it: a stale leader is no leader change.
+    update.topics = update.topics.map((t) => withoutStaleLeaders(this.topics.get(t.name), t));
     this.ageTimer?.();
     // A producer left open must not keep the process alive just to refresh metadata.
     this.ageTimer = this.clock.schedule(() => this.requestUpdate(), this.opts.metadataMaxAgeMs, true);
