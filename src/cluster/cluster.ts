@@ -190,18 +190,34 @@ export class Cluster {
     });
   }
 
-  /** A connection for requests any broker can answer (Metadata): an open one when there is one. */
+  /**
+   * A connection for requests any broker can answer (Metadata, InitProducerId), chosen as Java's
+   * leastLoadedNode: an open connection (the one with the fewest requests waiting), else a broker
+   * being connected to, else one that can be connected to at once, and a broker in reconnect
+   * backoff only when no other is left (its connection waits the backoff out); the bootstrap
+   * addresses when no broker answers. Random among equals, so brokers share the load.
+   */
   async anyBroker(): Promise<BrokerConnection> {
     if (this.closed) throw new ProducerClosedError();
-    for (const pending of this.connections.values()) {
-      const c = await pending.catch(() => undefined);
-      if (c && !c.connection.closed) return c;
+    let open: BrokerConnection | undefined;
+    for (const c of this.ready.values()) {
+      if (!c.connection.closed && (!open || c.connection.pending < open.connection.pending)) open = c;
     }
+    if (open) return open;
     const known = [...this.brokers.keys()];
     for (let i = known.length - 1; i > 0; i--) {
       const j = Math.floor(this.clock.random() * (i + 1));
       [known[i], known[j]] = [known[j], known[i]];
     }
+    const now = this.clock.now();
+    const rank = (nodeId: number): number => {
+      const b = this.brokers.get(nodeId)!;
+      if ((this.backoff.get(`${b.host}:${b.port}`)?.until ?? -Infinity) > now) return 2;
+      return this.connections.has(nodeId) ? 0 : 1;
+    };
+    const ranks = new Map(known.map((nodeId) => [nodeId, rank(nodeId)]));
+    // A stable sort: the shuffle still decides among brokers of one rank.
+    known.sort((a, b) => ranks.get(a)! - ranks.get(b)!);
     let last: Error | undefined;
     for (const nodeId of known) {
       try {
