@@ -8,7 +8,7 @@ import { TRANSACTION_V1_MAX_VERSION } from '../protocol/versions.ts';
 import type { ResolvedConfig } from './config.ts';
 import { Coordinators, describeKey, GROUP_COORDINATOR, TRANSACTION_COORDINATOR } from './coordinator.ts';
 import {
-  isFatal, ProducerTimeoutError, ProducerFencedError, TransactionError, TransactionOutcomeUnknownError, TransactionStateError, TransactionTimeoutError,
+  isFatal, ProducerClosedError, ProducerTimeoutError, ProducerFencedError, TransactionError, TransactionOutcomeUnknownError, TransactionStateError, TransactionTimeoutError,
   type UnconfirmedTransaction,
 } from './errors.ts';
 import type { Sender, TransactionHooks } from './sender.ts';
@@ -271,8 +271,10 @@ export class TransactionManager implements TransactionHooks {
         throw this.timedOut(error.code, 'EndTxn (commit)');
       }
       const fatal = this.toFatal(error, 'EndTxn (commit)');
+      // A forced close (close({ timeoutMs })) cut the wait short; otherwise the coordinator refused us.
+      const why = error instanceof ProducerClosedError ? 'the producer was closed before the commit was confirmed' : 'before it was confirmed the coordinator refused this producer';
       throw new TransactionOutcomeUnknownError(this.transactionalId,
-        `the commit of the transaction of transactional id ${id} was sent, but before it was confirmed the coordinator refused this producer, so the transaction may or may not have committed; the producer can do no more`,
+        `the commit of the transaction of transactional id ${id} was sent, but ${why}, so the transaction may or may not have committed; the producer can do no more`,
         true, fatal, attempts.transaction);
     }
     this.commitAttempts = undefined;

@@ -3,7 +3,7 @@
 // forcefully"), every promise settles and nothing is left. Against FakeKafka (kafkarx/testing)
 // in real time, so the leak check sees the producer's real timers.
 import { lastValueFrom, NEVER, concat, of, toArray } from 'rxjs';
-import { createProducer, ProducerClosedError, type ProducerConfig } from 'kafkarx';
+import { createProducer, ProducerClosedError, TransactionOutcomeUnknownError, type ProducerConfig } from 'kafkarx';
 import { FakeKafka } from 'kafkarx/testing';
 import { leakCheck } from '../../support/leaks.ts';
 
@@ -108,6 +108,25 @@ test('an open transaction whose records cannot be delivered: close({ timeoutMs }
   expect(result.ok).toBe(false);
   expect(result.error).toBeInstanceOf(ProducerClosedError);
   expect(fake.readCommitted('t', 0)).toHaveLength(0);
+});
+
+test('close({ timeoutMs }) while a commit waits for its answer: the scope fails with TransactionOutcomeUnknownError (it may have committed), never as aborted', async () => {
+  const leaks = leakCheck();
+  const producer = producerFor({ transactionalId: 'tx-commit-close', lingerMs: 0 });
+  await producer.ready();
+  // The coordinator commits; its answer would come in a minute.
+  fake.delayResponses('EndTxn', 60_000);
+  const scope = leaks.track(lastValueFrom(producer.transaction((tx) => of({ topic: 't', partition: 0, value: 'c' }).pipe(tx.send(), toArray()))));
+  const failure = outcome(scope);
+  while (fake.requests('EndTxn').length === 0) await new Promise((r) => setTimeout(r, 5));
+  await leaks.track(producer.close({ timeoutMs: 200 }));
+  fake.close();
+  await leaks.expectNone();
+  const result = await failure;
+  expect(result.error).toBeInstanceOf(TransactionOutcomeUnknownError);
+  expect((result.error as Error).message).toMatch(/the producer was closed before the commit was confirmed/);
+  expect((result.error as TransactionOutcomeUnknownError).withheld).toHaveLength(1);
+  expect(fake.readCommitted('t', 0).map((r) => r.value?.toString())).toEqual(['c']);
 });
 
 test('a timeoutMs that is not a number ≥ 0 is refused, and the producer is not closed by it', async () => {
