@@ -37,6 +37,8 @@ test('a record for a leaderless partition: close({ timeoutMs }) fails it after t
   const started = Date.now();
   await leaks.track(producer.close({ timeoutMs: 300 }));
   const took = Date.now() - started;
+  // The fake is the peer: its own timers are not the producer's.
+  fake.close();
   await leaks.expectNone();
   expect(took).toBeGreaterThanOrEqual(250);
   expect(took).toBeLessThan(5000);
@@ -80,6 +82,7 @@ test('a close() already waiting is cut short by a later close({ timeoutMs: 0 })'
   expect(gracefulDone).toBe(false);
   await leaks.track(producer.close({ timeoutMs: 0 }));
   await graceful;
+  fake.close();
   await leaks.expectNone();
   expect((await stuck).error).toBeInstanceOf(ProducerClosedError);
 });
@@ -89,6 +92,7 @@ test('a close timeout that does not run out changes nothing: the records are del
   const producer = producerFor();
   const sent = leaks.track(producer.send({ topic: 't', partition: 0, value: 'v' }));
   await leaks.track(producer.close({ timeoutMs: 10_000 }));
+  fake.close();
   await leaks.expectNone();
   expect((await sent).offset).toBe(0);
 });
@@ -103,6 +107,7 @@ test('an open transaction whose records cannot be delivered: close({ timeoutMs }
   const started = Date.now();
   await leaks.track(producer.close({ timeoutMs: 300 }));
   expect(Date.now() - started).toBeLessThan(5000);
+  fake.close();
   await leaks.expectNone();
   const result = await scope;
   expect(result.ok).toBe(false);
