@@ -261,13 +261,16 @@ export class Sender {
 
   private scheduleDrain(): void {
     if (this.drainScheduled || this.closedWith) return;
+    let cancel: (() => void) | undefined;
+    // Set before scheduling: a scheduler that runs the drain at once (synchronously) clears it.
+    this.drainScheduled = () => cancel?.();
     const run = () => {
       this.drainScheduled = undefined;
       this.drain();
     };
     // After this turn's I/O (setImmediate in real time), not a microtask: batches closed by every
     // I/O event of this turn join the same requests.
-    this.drainScheduled = this.clock.soon(run);
+    cancel = this.clock.soon(run);
   }
 
   private drain(): void {
