@@ -74,7 +74,7 @@ export function transaction<T>(producer: Producer, body: (tx: Transaction) => Ob
       ended = (async () => {
         try {
           if (commit) {
-            await manager.commit();
+            await manager.commit(results);
             phase = 'done';
             for (const r of results) subscriber.next(r);
             subscriber.complete();

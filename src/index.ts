@@ -6,7 +6,7 @@ import { sendStages } from '../operators/to-kafka.ts';
 import { transaction } from '../operators/transaction.ts';
 
 export { VERSION } from './version.ts';
-export type { Producer } from './producer/producer.ts';
+export type { Producer, CloseOptions } from './producer/producer.ts';
 export type { ProducerConfig, Acks, SaslConfig } from './producer/config.ts';
 export type { SaslMechanism, SaslExchange } from './network/sasl/mechanism.ts';
 export type { OauthBearerToken, OauthBearerTokenProvider } from './network/sasl/oauthbearer.ts';
@@ -19,6 +19,7 @@ export {
   ProducerTimeoutError, ProducerClosedError, TransactionError, ProducerFencedError, TransactionTimeoutError, TransactionOutcomeUnknownError, TransactionStateError, isFatal,
   AuthenticationError, TlsError,
 } from './producer/errors.ts';
+export type { UnconfirmedTransaction } from './producer/errors.ts';
 export type { ConsumerGroupMetadata } from './producer/transactions.ts';
 export type { Transaction } from '../operators/transaction.ts';
 export { UnsupportedVersionError } from './protocol/errors.ts';

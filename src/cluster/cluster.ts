@@ -1,15 +1,16 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { Cancel, Clock } from '../clock.ts';
 import { Apis } from '../network/apis.ts';
-import { BrokerConnection } from '../network/broker.ts';
-import type { ConnectionOptions, Transport } from '../network/connection.ts';
+import { BrokerConnection, type BrokerOptions } from '../network/broker.ts';
+import type { Transport } from '../network/connection.ts';
 import { AuthenticationError } from '../network/errors.ts';
+import { HandshakeDrops } from '../network/handshake-drops.ts';
 import type { SaslMechanism } from '../network/sasl/mechanism.ts';
 import type { Instrumentation } from '../observe/instrumentation.ts';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 import type { ProduceResponse } from '../protocol/messages/produce.ts';
 import { ProducerClosedError } from './closed.ts';
-import { MetadataTimeoutError, readMetadata, TopicInfo, UnknownPartitionError, type BrokerAddress } from './metadata.ts';
+import { MetadataTimeoutError, readMetadata, TopicInfo, UnknownPartitionError, withoutStaleLeaders, type BrokerAddress } from './metadata.ts';
 
 export interface ClusterOptions {
   bootstrap: ReadonlyArray<{ host: string; port: number }>;
@@ -64,6 +65,7 @@ export class Cluster {
   /** When the last metadata request went out; none yet: the first goes at once, whatever the clock reads. */
   private lastUpdate = -Infinity;
   private closed = false;
+  private shutdown: Promise<void> | undefined;
   /** Aborted by close(): ends every connection, also those still connecting or handshaking. */
   private readonly closing = new AbortController();
   /** Connections being opened: close() waits until each has given up. */
@@ -73,6 +75,8 @@ export class Cluster {
   /** The next refresh by age (`metadataMaxAgeMs`), so new partitions are picked up unasked. */
   private ageTimer: Cancel | undefined;
   private readonly clock: Clock;
+  /** This cluster's connections dropped right after their handshake (a listener wanting SASL or TLS?). */
+  private readonly handshakeDrops = new HandshakeDrops();
 
   constructor(opts: ClusterOptions) {
     this.opts = opts;
@@ -135,7 +139,7 @@ export class Cluster {
         const epochs = info.leaderEpochs.slice();
         leaders[p.index] = leaderId;
         epochs[p.index] = leaderEpoch;
-        info = new TopicInfo(t.name, leaders, epochs, info.fetchedAt);
+        info = new TopicInfo(t.name, leaders, epochs, info.fetchedAt, info.topicId);
         this.topics.set(t.name, info);
       }
     }
@@ -186,18 +190,34 @@ export class Cluster {
     });
   }
 
-  /** A connection for requests any broker can answer (Metadata): an open one when there is one. */
+  /**
+   * A connection for requests any broker can answer (Metadata, InitProducerId), chosen as Java's
+   * leastLoadedNode: an open connection (the one with the fewest requests waiting), else a broker
+   * being connected to, else one that can be connected to at once, and a broker in reconnect
+   * backoff only when no other is left (its connection waits the backoff out); the bootstrap
+   * addresses when no broker answers. Random among equals, so brokers share the load.
+   */
   async anyBroker(): Promise<BrokerConnection> {
     if (this.closed) throw new ProducerClosedError();
-    for (const pending of this.connections.values()) {
-      const c = await pending.catch(() => undefined);
-      if (c && !c.connection.closed) return c;
+    let open: BrokerConnection | undefined;
+    for (const c of this.ready.values()) {
+      if (!c.connection.closed && (!open || c.connection.pending < open.connection.pending)) open = c;
     }
+    if (open) return open;
     const known = [...this.brokers.keys()];
     for (let i = known.length - 1; i > 0; i--) {
       const j = Math.floor(this.clock.random() * (i + 1));
       [known[i], known[j]] = [known[j], known[i]];
     }
+    const now = this.clock.now();
+    const rank = (nodeId: number): number => {
+      const b = this.brokers.get(nodeId)!;
+      if ((this.backoff.get(`${b.host}:${b.port}`)?.until ?? -Infinity) > now) return 2;
+      return this.connections.has(nodeId) ? 0 : 1;
+    };
+    const ranks = new Map(known.map((nodeId) => [nodeId, rank(nodeId)]));
+    // A stable sort: the shuffle still decides among brokers of one rank.
+    known.sort((a, b) => ranks.get(a)! - ranks.get(b)!);
     let last: Error | undefined;
     for (const nodeId of known) {
       try {
@@ -226,9 +246,15 @@ export class Cluster {
 
   /**
    * Closes every connection, those still being opened included, fails metadata waits with
-   * ProducerClosedError and stops every timer; resolves once no socket is left.
+   * ProducerClosedError and stops every timer; resolves once no socket is left. Every call gets
+   * that same promise (a forced close and the graceful one it cuts short both wait for it).
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.shutdown ??= this.closeAll();
+    return this.shutdown;
+  }
+
+  private async closeAll(): Promise<void> {
     this.closed = true;
     // Collected first: aborting closes them, which takes them out of the maps.
     const all = [...this.connections.values(), ...(this.bootstrapConnection ? [this.bootstrapConnection] : []), ...this.opening];
@@ -277,13 +303,14 @@ export class Cluster {
     const state = this.backoff.get(key);
     if (state && state.until > this.clock.now()) await this.sleep(state.until - this.clock.now());
     if (this.closed) throw new ProducerClosedError();
-    const options: ConnectionOptions = {
+    const options: BrokerOptions = {
       host, port, clientId: this.opts.clientId, tls: this.opts.tls, sasl: this.opts.sasl,
       connectTimeoutMs: this.opts.connectTimeoutMs, requestTimeoutMs: this.opts.requestTimeoutMs, maxInFlight: this.opts.maxInFlight,
       signal: this.closing.signal,
       clock: this.clock,
       transport: this.opts.transport,
       observer: this.opts.instrumentation?.connectionObserver(nodeId, key),
+      handshakeDrops: this.handshakeDrops,
     };
     const attempt = BrokerConnection.open(nodeId, options);
     this.opening.add(attempt);
@@ -298,8 +325,8 @@ export class Cluster {
       if (this.closed) throw new ProducerClosedError();
       const failures = (state?.failures ?? 0) + 1;
       this.opts.instrumentation?.connectFailed(nodeId, key, e as Error, failures);
-      const delay = Math.min(this.opts.reconnectBackoffMaxMs, this.opts.reconnectBackoffMs * 2 ** (failures - 1));
-      this.backoff.set(key, { failures, until: this.clock.now() + jitter(delay, this.clock.random) });
+      const delay = exponentialBackoff(this.opts.reconnectBackoffMs, this.opts.reconnectBackoffMaxMs, failures - 1, this.clock.random);
+      this.backoff.set(key, { failures, until: this.clock.now() + delay });
       throw e;
     } finally {
       this.opening.delete(attempt);
@@ -344,6 +371,8 @@ export class Cluster {
       includeTopicAuthorizedOperations: false,
     });
     const update = readMetadata(res, started);
+    // Before anyone hears of it: a stale leader is no leader change.
+    update.topics = update.topics.map((t) => withoutStaleLeaders(this.topics.get(t.name), t));
     this.ageTimer?.();
     // A producer left open must not keep the process alive just to refresh metadata.
     this.ageTimer = this.clock.schedule(() => this.requestUpdate(), this.opts.metadataMaxAgeMs, true);
@@ -425,11 +454,21 @@ export class Cluster {
  * retryBackoffMaxMs, with ±20% jitter, as the Java client's ExponentialBackoff (KIP-580).
  */
 export function backoffMs(opts: { retryBackoffMs: number; retryBackoffMaxMs: number }, retries: number, random: () => number = Math.random): number {
-  return Math.min(opts.retryBackoffMaxMs, jitter(opts.retryBackoffMs * 2 ** Math.max(0, retries), random));
+  return exponentialBackoff(opts.retryBackoffMs, opts.retryBackoffMaxMs, retries, random);
 }
 
-/** `random` is the clock's: none in virtual time (see Clock.random). */
-function jitter(ms: number, random: () => number): number {
-  return Math.round(ms * (0.8 + random() * 0.4));
+/**
+ * The Java client's ExponentialBackoff with base 2 and jitter 0.2, for retries and reconnects
+ * alike: `initialMs` doubled per attempt up to `maxMs`, times a random factor in [0.8, 1.2),
+ * then capped, so `maxMs` is a true maximum and waits at the cap still spread (over [0.8, 1] ×
+ * `maxMs`). A maximum not above the initial wait gives the initial wait (capped), unjittered.
+ * `random` is the clock's: in virtual time always 0.5, so the factor is exactly 1.
+ */
+export function exponentialBackoff(initialMs: number, maxMs: number, attempts: number, random: () => number): number {
+  const initial = Math.min(initialMs, maxMs);
+  if (maxMs <= initialMs) return initial;
+  // initial × 2^min(attempts, log2(max / initial)), without the rounding error of the logarithm.
+  const term = Math.min(initial * 2 ** Math.max(0, attempts), maxMs);
+  return Math.min(Math.floor(term * (0.8 + random() * 0.4)), maxMs);
 }
 

@@ -1,5 +1,6 @@
 import type { MetadataResponse } from '../protocol/messages/metadata.ts';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
+import { ZERO_UUID } from '../protocol/message-support.ts';
 
 /** What the producer knows of one topic: its partitions and their leaders. */
 export class TopicInfo {
@@ -11,9 +12,12 @@ export class TopicInfo {
   /** Partitions with a leader: where keyless records may go. */
   readonly available: readonly number[];
   readonly fetchedAt: number;
+  /** The topic's id (Metadata v10+); ZERO_UUID when the broker gave none. */
+  readonly topicId: string;
 
-  constructor(name: string, leaders: Int32Array, leaderEpochs: Int32Array, fetchedAt: number) {
+  constructor(name: string, leaders: Int32Array, leaderEpochs: Int32Array, fetchedAt: number, topicId: string = ZERO_UUID) {
     this.name = name;
+    this.topicId = topicId;
     this.partitionCount = leaders.length;
     this.leaders = leaders;
     this.leaderEpochs = leaderEpochs;
@@ -66,9 +70,31 @@ export function readMetadata(res: MetadataResponse, now: number): MetadataUpdate
       epochs[p.partitionIndex] = p.leaderEpoch;
     }
     if (count === 0) update.pending.set(name, undefined);
-    else update.topics.push(new TopicInfo(name, leaders, epochs, now));
+    else update.topics.push(new TopicInfo(name, leaders, epochs, now, t.topicId));
   }
   return update;
+}
+
+/**
+ * `fresh`, except that a partition whose leader epoch there is older than in `known` keeps its
+ * known leader and epoch, as the Java client's Metadata.updateLatestMetadata: a metadata answer
+ * from a broker that has not heard of the last leader change (or one a Produce answer already
+ * told us of, KIP-951) moves no partition back to an older leader. A partition without an epoch
+ * in the answer, or a topic whose id changed (deleted and created again), takes the answer as is.
+ */
+export function withoutStaleLeaders(known: TopicInfo | undefined, fresh: TopicInfo): TopicInfo {
+  if (!known || (fresh.topicId !== ZERO_UUID && fresh.topicId !== known.topicId)) return fresh;
+  let leaders: Int32Array | undefined;
+  let epochs: Int32Array | undefined;
+  const shared = Math.min(fresh.partitionCount, known.partitionCount);
+  for (let p = 0; p < shared; p++) {
+    if (fresh.leaderEpochs[p] < 0 || fresh.leaderEpochs[p] >= known.leaderEpochs[p]) continue;
+    leaders ??= fresh.leaders.slice();
+    epochs ??= fresh.leaderEpochs.slice();
+    leaders[p] = known.leaders[p];
+    epochs[p] = known.leaderEpochs[p];
+  }
+  return leaders ? new TopicInfo(fresh.name, leaders, epochs!, fresh.fetchedAt, fresh.topicId) : fresh;
 }
 
 /** Fresh metadata shows the topic, but not the partition a record names. */

@@ -6,16 +6,18 @@ import { VERSION } from '../version.ts';
 import { Apis, type Api } from './apis.ts';
 import { Connection, type ConnectionOptions, type Request } from './connection.ts';
 import { AuthenticationError } from './errors.ts';
+import type { HandshakeDrops } from './handshake-drops.ts';
 import { authenticate, type SaslTransport } from './sasl/authenticate.ts';
 import { clientThrottleMs } from './throttle.ts';
 
-/**
- * Addresses whose last connection was dropped at the first request after ApiVersions, and when.
- * Once may be a broker going away at an unlucky moment; twice in a row, soon after, is a listener
- * that wants SASL (it allows only ApiVersions and SaslHandshake before authentication) or TLS.
- */
-const droppedAfterHandshake = new Map<string, number>();
-const DROPPED_AGAIN_WITHIN_MS = 30_000;
+export interface BrokerOptions extends ConnectionOptions {
+  /**
+   * Where connections to the same cluster remember being dropped right after the handshake (see
+   * HandshakeDrops); the cluster passes its own. Without it, each connection judges alone, and a
+   * drop is never taken for a listener that wants SASL or TLS.
+   */
+  handshakeDrops?: HandshakeDrops;
+}
 
 /** Java re-authenticates between 85% and 95% of the session lifetime (KIP-368), spread so connections do not all go at once. */
 const REAUTH_AT_MIN = 0.85;
@@ -36,7 +38,7 @@ export class BrokerConnection {
   /** The cluster's finalized features (ApiVersions v3+, KIP-584), e.g. `transaction.version`, and their epoch. */
   readonly features: FinalizedFeatures;
   private readonly chosen = new Map<number, number>();
-  private readonly options: ConnectionOptions;
+  private readonly options: BrokerOptions;
   /** Until the broker answers a request after the handshake, a closed connection is explained. */
   private answered = false;
   private readonly receivedAtHandshake: number;
@@ -44,7 +46,7 @@ export class BrokerConnection {
   private closing = false;
   private reauthTimer: Cancel | undefined;
 
-  private constructor(nodeId: number, connection: Connection, { versions, features }: Handshake, options: ConnectionOptions) {
+  private constructor(nodeId: number, connection: Connection, { versions, features }: Handshake, options: BrokerOptions) {
     this.nodeId = nodeId;
     this.connection = connection;
     this.brokerVersions = versions;
@@ -54,7 +56,7 @@ export class BrokerConnection {
     connection.onClose(() => this.reauthTimer?.());
   }
 
-  static async open(nodeId: number, options: ConnectionOptions): Promise<BrokerConnection> {
+  static async open(nodeId: number, options: BrokerOptions): Promise<BrokerConnection> {
     const connection = await Connection.connect(options);
     try {
       const broker = new BrokerConnection(nodeId, connection, await handshake(connection), options);
@@ -104,7 +106,7 @@ export class BrokerConnection {
    */
   private firstAnswer<T>(answer: Promise<T>): Promise<T> {
     return answer.then((res) => {
-      if (!this.answered) droppedAfterHandshake.delete(this.address);
+      if (!this.answered) this.options.handshakeDrops?.answered(this.address);
       this.answered = true;
       return res;
     }, (e: unknown) => {
@@ -121,10 +123,7 @@ export class BrokerConnection {
   private explainDrop(e: KafkaError): KafkaError {
     const message = `broker ${this.address} closed the connection after ApiVersions, at the first request without SASL: the listener may require TLS or SASL (set tls and/or sasl)`;
     const now = (this.options.clock ?? clockOf(undefined)).now();
-    const before = droppedAfterHandshake.get(this.address);
-    droppedAfterHandshake.set(this.address, now);
-    if (before === undefined || now - before > DROPPED_AGAIN_WITHIN_MS) return new KafkaError(ErrorCode.NETWORK_EXCEPTION, message);
-    droppedAfterHandshake.delete(this.address);
+    if (!this.options.handshakeDrops?.dropped(this.address, now)) return new KafkaError(ErrorCode.NETWORK_EXCEPTION, message);
     return new AuthenticationError(message, { cause: e });
   }
 

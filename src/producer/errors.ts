@@ -117,21 +117,55 @@ export class TransactionTimeoutError extends TransactionError {
 }
 
 /**
+ * What a transaction whose commit outcome is unknown consisted of: enough to find out later, with
+ * a read_committed consumer, whether it committed (its records are visible at their offsets) or
+ * not (they never will be), and to re-send or skip it accordingly.
+ */
+export interface UnconfirmedTransaction {
+  /** The producer id and epoch the commit was sent with (with the transactional id, they name the transaction). */
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  /** Every partition the transaction wrote to. */
+  readonly partitions: ReadonlyArray<{ topic: string; partition: number }>;
+  /** The consumer groups whose offsets (`sendOffsets`) the transaction carried. */
+  readonly groups: readonly string[];
+  /**
+   * What the transaction scope withheld, in order: everything its body emitted, which the scope
+   * emits only once committed — with `tx.send()`, each record's RecordMetadata (topic, partition,
+   * offset as written). A later scope that fails because it could not confirm this commit first
+   * gets an error describing this same transaction, withheld results included.
+   */
+  readonly withheld: readonly unknown[];
+}
+
+/**
  * EndTxn(commit) was sent, but the coordinator never confirmed it within `maxBlockMs` (no answer,
  * the connection lost, the coordinator moved or stayed busy), or the producer was fenced before it
  * could confirm: the transaction may have committed or may not. It is never reported as failed
  * (it may be visible to read_committed consumers) nor as committed. Unless `fatal`, the producer
  * keeps asking: the next transaction first confirms this commit (a commit retried on a committed
- * transaction succeeds) and fails with this error again while it cannot.
+ * transaction succeeds) and fails with this error again while it cannot. It carries what the
+ * transaction consisted of (UnconfirmedTransaction), to reconcile.
  */
-export class TransactionOutcomeUnknownError extends TransactionError {
+export class TransactionOutcomeUnknownError extends TransactionError implements UnconfirmedTransaction {
   override name = 'TransactionOutcomeUnknownError';
   override readonly retriable = false;
   readonly transactionalId: string;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly partitions: ReadonlyArray<{ topic: string; partition: number }>;
+  readonly groups: readonly string[];
+  readonly withheld: readonly unknown[];
 
-  constructor(transactionalId: string, message: string, fatal: boolean, cause: Error) {
-    super(cause instanceof KafkaError ? cause.code : ErrorCode.UNKNOWN_SERVER_ERROR, `${message}: ${cause.message}`, fatal, { cause });
+  constructor(transactionalId: string, message: string, fatal: boolean, cause: Error, transaction: UnconfirmedTransaction) {
+    super(cause instanceof KafkaError ? cause.code : ErrorCode.UNKNOWN_SERVER_ERROR,
+      `${message} (producer id ${transaction.producerId}, epoch ${transaction.producerEpoch}; ${transaction.partitions.length} partition(s), ${transaction.withheld.length} result(s) withheld): ${cause.message}`, fatal, { cause });
     this.transactionalId = transactionalId;
+    this.producerId = transaction.producerId;
+    this.producerEpoch = transaction.producerEpoch;
+    this.partitions = transaction.partitions;
+    this.groups = transaction.groups;
+    this.withheld = transaction.withheld;
   }
 }
 

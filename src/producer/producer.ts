@@ -1,6 +1,7 @@
 import { asyncScheduler, interval, map, Subject, takeUntil, type Observable, type ObservableInput, type SchedulerLike, type Subscription } from 'rxjs';
 import type { MetricsSnapshot } from '../observe/metrics.ts';
 import type { Transaction } from '../../operators/transaction.ts';
+import type { Cancel } from '../clock.ts';
 import { Cluster } from '../cluster/cluster.ts';
 import { RecordBatchBuilderPool } from '../record/batch-builder.ts';
 import { resolveConfig, type ProducerConfig, type ResolvedConfig } from './config.ts';
@@ -24,6 +25,18 @@ export type PipelineFactory = (producer: Producer, records: Observable<OutgoingR
 export type TransactionFactory = <T>(producer: Producer, body: (tx: Transaction) => ObservableInput<T>) => Observable<T>;
 
 /** A `send()` call waiting for its record's result. */
+/** How `close()` ends the producer. */
+export interface CloseOptions {
+  /**
+   * How long close() may take to deliver what was accepted, in ms (Java's `close(Duration)`); by
+   * default no limit. When it runs out, the producer stops delivering: every record not yet
+   * acknowledged fails with a ProducerClosedError saying it was closed forcefully, the open
+   * transaction is left to the coordinator (which aborts it), and every connection closes. 0
+   * closes at once.
+   */
+  timeoutMs?: number;
+}
+
 export interface Deferred {
   resolve(meta: RecordMetadata<unknown>): void;
   reject(error: Error): void;
@@ -69,10 +82,11 @@ export interface Producer {
   /**
    * Stops accepting records, aborts the open transaction, delivers every record accepted before
    * the call (each is acknowledged or fails within its own limits), then closes every connection.
-   * When it resolves, every promise the producer returned has settled and no socket or timer of
-   * the producer is left.
+   * With `timeoutMs`, delivering stops after that long: what is not acknowledged by then fails
+   * with ProducerClosedError. When it resolves, every promise the producer returned has settled
+   * and no socket or timer of the producer is left.
    */
-  close(): Promise<void>;
+  close(options?: CloseOptions): Promise<void>;
   /**
    * The producer's metrics now, with the Java producer's names and meanings: `producer` (Java's
    * producer-metrics group), `topics` (producer-topic-metrics) and `nodes` (producer-node-metrics).
@@ -115,6 +129,11 @@ class KafkaProducer implements Producer, ProducerInternals {
   private readonly enders = new Set<(error: Error) => void>();
   private flushes = 0;
   private closing: Promise<void> | undefined;
+  /** Set when a close timeout ran out: what was not delivered by then fails with it. */
+  private forcedWith: ProducerClosedError | undefined;
+  /** Close timeouts still running; cleared when closing is done. */
+  private readonly forceTimers = new Set<Cancel>();
+  private closeDone = false;
   private sendInput: Subject<OutgoingRecord<Deferred>> | undefined;
   private sendPipeline: Subscription | undefined;
   private readonly unanswered = new Set<Deferred>();
@@ -236,27 +255,68 @@ class KafkaProducer implements Producer, ProducerInternals {
    * Stops accepting records (send() and new streams fail with ProducerClosedError at once; running
    * streams stop reading their source and end with it after their accepted records), aborts the open transaction, delivers
    * every record accepted before the call — each is acknowledged or fails within its own limits
-   * (`maxBlockMs` for metadata, `deliveryTimeoutMs`) — then closes every connection. Every promise
-   * the producer returned has settled and no socket or timer of the producer is left when it resolves.
+   * (`maxBlockMs` for metadata, `deliveryTimeoutMs`) — then closes every connection. With
+   * `timeoutMs`, whatever is still undelivered when it runs out fails at once (see `force`). Every
+   * promise the producer returned has settled and no socket or timer of the producer is left when it resolves.
    */
-  close(): Promise<void> {
+  close(options: CloseOptions = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? Infinity;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) {
+      return Promise.reject(new RangeError(`close: timeoutMs must be a number of milliseconds ≥ 0, got ${String(timeoutMs)}`));
+    }
     this.closing ??= (async () => {
-      this.sendInput?.complete();
-      // Every stream stops reading; each ends with ProducerClosedError once its records are answered.
-      for (const end of this.enders) end(new ProducerClosedError());
-      // As the Java client: closing aborts the open transaction.
-      await this.transactions?.closeScope(new ProducerClosedError('the producer was closed during the transaction, which was aborted'));
-      await this.flush();
-      // Requests written by streams that went away are answered rather than cut off.
-      await this.sender.whenIdle();
-      this.sender.close(new ProducerClosedError());
-      this.sendPipeline?.unsubscribe();
-      await this.cluster.close();
-      // Its InitProducerId fails at once now; ready() callers hear so before close() resolves.
-      await this.transactions?.initialize().catch(() => undefined);
-      this.config.instrumentation.close();
+      try {
+        await this.closeGracefully();
+      } finally {
+        this.closeDone = true;
+        for (const cancel of this.forceTimers) cancel();
+        this.forceTimers.clear();
+      }
     })();
+    // As Java's close(Duration): any call may shorten the wait, whoever called close() first.
+    if (timeoutMs === 0) this.force(timeoutMs);
+    else if (timeoutMs !== Infinity && !this.closeDone && !this.forcedWith) {
+      const cancel = this.config.clock.schedule(() => {
+        this.forceTimers.delete(cancel);
+        this.force(timeoutMs);
+      }, timeoutMs);
+      this.forceTimers.add(cancel);
+    }
     return this.closing;
+  }
+
+  private async closeGracefully(): Promise<void> {
+    this.sendInput?.complete();
+    // Every stream stops reading; each ends with ProducerClosedError once its records are answered.
+    for (const end of this.enders) end(new ProducerClosedError());
+    // As the Java client: closing aborts the open transaction.
+    await this.transactions?.closeScope(new ProducerClosedError('the producer was closed during the transaction, which was aborted'));
+    await this.flush();
+    // Requests written by streams that went away are answered rather than cut off.
+    await this.sender.whenIdle();
+    this.sender.close(new ProducerClosedError());
+    this.sendPipeline?.unsubscribe();
+    await this.cluster.close();
+    // Its InitProducerId fails at once now; ready() callers hear so before close() resolves.
+    await this.transactions?.initialize().catch(() => undefined);
+    this.config.instrumentation.close();
+  }
+
+  /**
+   * The close timeout ran out, as Java's forced close: batches queued, lingering or handed over
+   * later fail at once, those in flight as their connections close (an answer that came first
+   * still counts), and closing the cluster ends every wait the graceful close may be stuck in
+   * (metadata, backoff, the coordinator), so it finishes at once. An open transaction's abort is
+   * cut short with the rest: the coordinator aborts it after `transactionTimeoutMs` (or at once
+   * when the next producer with this transactional id initializes).
+   */
+  private force(timeoutMs: number): void {
+    if (this.forcedWith || this.closeDone) return;
+    const error = new ProducerClosedError(`the producer was closed forcefully: the record was not acknowledged within the close timeout (${timeoutMs} ms)`);
+    this.forcedWith = error;
+    this.sender.close(error);
+    for (const f of this.flushers) f();
+    void this.cluster.close();
   }
 
   /**

@@ -70,7 +70,8 @@ export class Sender {
   private inFlightBatches = 0;
   /** Enqueue order, so retried batches return to their place among their partition's batches. */
   private enqueued = 0;
-  private drainScheduled = false;
+  /** The drain scheduled soon, if any; close() cancels it, so no immediate outlives the producer. */
+  private drainScheduled: (() => void) | undefined;
   private wakeup: Pick<Subscription, 'unsubscribe'> | undefined;
   private readonly idleListeners: Array<() => void> = [];
   private readonly drainListeners = new Set<() => void>();
@@ -187,6 +188,8 @@ export class Sender {
   close(error: Error): void {
     if (this.closedWith) return;
     this.closedWith = error;
+    this.drainScheduled?.();
+    this.drainScheduled = undefined;
     this.wakeup?.unsubscribe();
     this.wakeup = undefined;
     this.initRetry?.unsubscribe();
@@ -258,14 +261,16 @@ export class Sender {
 
   private scheduleDrain(): void {
     if (this.drainScheduled || this.closedWith) return;
-    this.drainScheduled = true;
+    let cancel: (() => void) | undefined;
+    // Set before scheduling: a scheduler that runs the drain at once (synchronously) clears it.
+    this.drainScheduled = () => cancel?.();
     const run = () => {
-      this.drainScheduled = false;
+      this.drainScheduled = undefined;
       this.drain();
     };
     // After this turn's I/O (setImmediate in real time), not a microtask: batches closed by every
     // I/O event of this turn join the same requests.
-    this.clock.soon(run);
+    cancel = this.clock.soon(run);
   }
 
   private drain(): void {
@@ -556,7 +561,8 @@ export class Sender {
       }
       let error: Error;
       if (o instanceof Error) {
-        error = o;
+        // The connection a forced close cut (see close()).
+        error = this.closedWith ?? o;
         refresh = true;
       } else if (o.errorCode === ErrorCode.NONE || o.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
         // A duplicate is a retry of a batch the broker had already written: it succeeded.
@@ -564,6 +570,10 @@ export class Sender {
         b.logAppendTime = Number(o.logAppendTimeMs);
         this.sequences(b)?.settle(b);
         this.finish(b, null);
+        continue;
+      } else if (this.closedWith) {
+        // A forced close (see close()): nothing is retried or split any more.
+        this.fail(b, this.closedWith);
         continue;
       } else if (o.errorCode === ErrorCode.MESSAGE_TOO_LARGE && b.records.length > 1) {
         this.split(b);

@@ -8,7 +8,8 @@ import { TRANSACTION_V1_MAX_VERSION } from '../protocol/versions.ts';
 import type { ResolvedConfig } from './config.ts';
 import { Coordinators, describeKey, GROUP_COORDINATOR, TRANSACTION_COORDINATOR } from './coordinator.ts';
 import {
-  isFatal, ProducerTimeoutError, ProducerFencedError, TransactionError, TransactionOutcomeUnknownError, TransactionStateError, TransactionTimeoutError,
+  isFatal, ProducerClosedError, ProducerTimeoutError, ProducerFencedError, TransactionError, TransactionOutcomeUnknownError, TransactionStateError, TransactionTimeoutError,
+  type UnconfirmedTransaction,
 } from './errors.ts';
 import type { Sender, TransactionHooks } from './sender.ts';
 
@@ -105,6 +106,8 @@ export class TransactionManager implements TransactionHooks {
   /** Partitions ("topic\0partition") in the open transaction, and those being added. */
   private readonly added = new Set<string>();
   private readonly adding = new Map<string, { topic: string; partition: number }>();
+  /** Consumer groups whose offsets the open transaction carries. */
+  private readonly groups = new Set<string>();
   private addScheduled = false;
   /** The AddPartitionsToTxn request under way: EndTxn must not overtake it. */
   private addRunning: Promise<void> | undefined;
@@ -115,9 +118,10 @@ export class TransactionManager implements TransactionHooks {
   private initialization: Promise<void> | undefined;
   /**
    * Set once EndTxn(commit) is first sent, until its outcome is known; `mayHaveLanded` once an
-   * attempt may have reached the coordinator without a conclusive answer.
+   * attempt may have reached the coordinator without a conclusive answer; `transaction`: what the
+   * committing transaction consisted of, for TransactionOutcomeUnknownError.
    */
-  private commitAttempts: { mayHaveLanded: boolean } | undefined;
+  private commitAttempts: { mayHaveLanded: boolean; transaction: UnconfirmedTransaction } | undefined;
   /** The open transaction's scope, which `closeScope` ends. */
   scope: { end(reason: Error): Promise<void> } | undefined;
 
@@ -187,6 +191,7 @@ export class TransactionManager implements TransactionHooks {
     this.state = 'inTransaction';
     this.added.clear();
     this.adding.clear();
+    this.groups.clear();
     this.started = false;
     this.abortable = undefined;
     this.bumpOnAbort = false;
@@ -200,9 +205,10 @@ export class TransactionManager implements TransactionHooks {
   /**
    * Commits once every batch is settled; if the transaction cannot commit, aborts it and rejects.
    * Once EndTxn(commit) went out, it never aborts: it resolves when the commit is confirmed and
-   * rejects with TransactionOutcomeUnknownError when it cannot be (see `confirmCommit`).
+   * rejects with TransactionOutcomeUnknownError when it cannot be (see `confirmCommit`), which
+   * carries `withheld`: what the scope holds back until the commit.
    */
-  async commit(): Promise<void> {
+  async commit(withheld: readonly unknown[] = []): Promise<void> {
     this.state = 'ending';
     await this.sender.whenIdle();
     await this.addRunning;
@@ -216,7 +222,12 @@ export class TransactionManager implements TransactionHooks {
       this.state = 'ready';
       return;
     }
-    this.commitAttempts = { mayHaveLanded: false };
+    const partitions = [...this.added].map((key) => {
+      const at = key.lastIndexOf('\0');
+      return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
+    });
+    const transaction = { producerId: this.producerId, producerEpoch: this.epoch, partitions, groups: [...this.groups], withheld };
+    this.commitAttempts = { mayHaveLanded: false, transaction };
     await this.confirmCommit('committing');
   }
 
@@ -248,7 +259,7 @@ export class TransactionManager implements TransactionHooks {
       if (pending) {
         throw new TransactionOutcomeUnknownError(this.transactionalId,
           `the commit of the transaction of transactional id ${id} was sent but not confirmed ${during} within maxBlockMs (${this.config.maxBlockMs} ms), so it may or may not have committed; the next transaction first confirms it`,
-          false, error);
+          false, error, attempts.transaction);
       }
       this.commitAttempts = undefined;
       // A coordinator that fenced our epoch itself (the transaction timed out) aborted the
@@ -260,9 +271,11 @@ export class TransactionManager implements TransactionHooks {
         throw this.timedOut(error.code, 'EndTxn (commit)');
       }
       const fatal = this.toFatal(error, 'EndTxn (commit)');
+      // A forced close (close({ timeoutMs })) cut the wait short; otherwise the coordinator refused us.
+      const why = error instanceof ProducerClosedError ? 'the producer was closed before the commit was confirmed' : 'before it was confirmed the coordinator refused this producer';
       throw new TransactionOutcomeUnknownError(this.transactionalId,
-        `the commit of the transaction of transactional id ${id} was sent, but before it was confirmed the coordinator refused this producer, so the transaction may or may not have committed; the producer can do no more`,
-        true, fatal);
+        `the commit of the transaction of transactional id ${id} was sent, but ${why}, so the transaction may or may not have committed; the producer can do no more`,
+        true, fatal, attempts.transaction);
     }
     this.commitAttempts = undefined;
     this.state = 'ready';
@@ -293,6 +306,7 @@ export class TransactionManager implements TransactionHooks {
           (r) => r.errorCode);
       }
       this.started = true;
+      this.groups.add(group.groupId);
       const topics = new Map<string, Array<{ partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; committedMetadata: string | null }>>();
       for (const o of offsets) {
         const entry = { partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch ?? -1, committedMetadata: null };

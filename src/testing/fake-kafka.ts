@@ -247,7 +247,7 @@ export class FakeKafka {
    * MockProducer's flushed() and closed()): flushes leave no trace on the wire. Wraps the two
    * methods of that producer object only.
    */
-  observe(producer: { flush(): Promise<void>; close(): Promise<void> }): ProducerCalls {
+  observe(producer: { flush(): Promise<void>; close(options?: { timeoutMs?: number }): Promise<void> }): ProducerCalls {
     const calls = { flushes: 0, flushed: 0, closes: 0, closed: false };
     const flush = producer.flush.bind(producer);
     const close = producer.close.bind(producer);
@@ -255,9 +255,9 @@ export class FakeKafka {
       calls.flushes++;
       return flush().then(() => void calls.flushed++);
     };
-    producer.close = () => {
+    producer.close = (options) => {
       calls.closes++;
-      return close().then(() => void (calls.closed = true));
+      return close(options).then(() => void (calls.closed = true));
     };
     return calls;
   }

@@ -2,11 +2,23 @@
 // stream ends or the producer closes, every record accepted is acknowledged or reported failed
 // exactly once, what is acknowledged is in the log (read back by Kafka's ConsoleConsumer), and
 // close() leaves no socket, no timer and no unsettled promise.
+import { createServer } from 'node:net';
 import { from, Observable, interval, lastValueFrom, map, take, toArray } from 'rxjs';
 import { createProducer, ProducerClosedError, type ProducerConfig, type RecordMetadata } from 'kafkarx';
 import { toKafka } from 'kafkarx/operators';
 import { bootstrap, consumeWithConsoleConsumer, createTopic, uniqueTopic } from '../broker/reference.ts';
 import { leakCheck } from '../support/leaks.ts';
+import { startProxyProcess } from '../support/kafka-proxy-process.ts';
+
+const PRODUCE = 0;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 const producerFor = (extra: Partial<ProducerConfig> = {}) => createProducer({ brokers: bootstrap().split(','), clientId: 'kafkarx-lifecycle', ...extra });
 
@@ -169,6 +181,35 @@ test('close() during an open transaction aborts it: nothing of it is readable wi
   await after.close();
   const committed = await consumeWithConsoleConsumer(topic, { maxRecords: 1, isolationLevel: 'read_committed', timeoutMs: 20_000 });
   expect(committed.map((c) => c.value!.toString())).toEqual(['after']);
+}, 60_000);
+
+test('close({ timeoutMs }) while the broker\'s answers to Produce are lost: the unacknowledged records fail with ProducerClosedError after the timeout, nothing is left', async () => {
+  const topic = uniqueTopic('lifecycle-forced');
+  await createTopic(topic, { partitions: 1 });
+  // In a child process, so its sockets are not counted as the producer's.
+  const proxy = await startProxyProcess(bootstrap().split(',')[0], await freePort(), { listening: true });
+  try {
+    const leaks = leakCheck();
+    const producer = producerFor({ brokers: [`127.0.0.1:${proxy.port}`] });
+    const first = await leaks.track(producer.send({ topic, value: 'acknowledged' }));
+    await proxy.lose(PRODUCE);
+    const lost = values(20, 'lost-').map((value) => leaks.track(producer.send({ topic, value })).then(() => 'acknowledged', (e: unknown) => e));
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    await leaks.track(producer.close({ timeoutMs: 1000 }));
+    const took = Date.now() - started;
+    await leaks.expectNone();
+    expect(first.offset).toBe(0);
+    // Without the timeout, close() would wait out requestTimeoutMs (30 s) and the retries after it.
+    expect(took).toBeGreaterThanOrEqual(900);
+    expect(took).toBeLessThan(10_000);
+    for (const outcome of await Promise.all(lost)) {
+      expect(outcome).toBeInstanceOf(ProducerClosedError);
+      expect((outcome as Error).message).toMatch(/closed forcefully/);
+    }
+  } finally {
+    await proxy.stop();
+  }
 }, 60_000);
 
 test('the log holds every record the tests above saw acknowledged, each exactly once', async () => {

@@ -8,6 +8,7 @@ import { from, interval, lastValueFrom, map, of, take, toArray } from 'rxjs';
 import { AuthenticationError, createProducer, TlsError, type ProducerConfig, type SaslMechanism } from 'kafkarx';
 import { toKafka } from 'kafkarx/operators';
 import { BrokerConnection } from '../../src/network/broker.ts';
+import { HandshakeDrops } from '../../src/network/handshake-drops.ts';
 import { Apis } from '../../src/network/apis.ts';
 import { KafkaError } from '../../src/protocol/errors.ts';
 import { bootstrap, consumeWithConsoleConsumer, endOffsets, secureBroker, uniqueTopic } from '../broker/reference.ts';
@@ -214,7 +215,8 @@ test('a re-authentication the broker refuses ends the stream with Authentication
 
 test('a SASL listener dropping a plaintext client after ApiVersions: explained and retriable once, fatal on the next connection', async () => {
   const [host, port] = s.listeners.saslPlaintext.split(':');
-  const options = { host, port: Number(port), clientId: 'kafkarx-drop', connectTimeoutMs: 5000, requestTimeoutMs: 5000, maxInFlight: 5 };
+  // The history of drops a cluster keeps for its connections, shared by the two as a producer's are.
+  const options = { host, port: Number(port), clientId: 'kafkarx-drop', connectTimeoutMs: 5000, requestTimeoutMs: 5000, maxInFlight: 5, handshakeDrops: new HandshakeDrops() };
   const metadata = { topics: [], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false };
   const first = await BrokerConnection.open(1, options);
   // Two requests on the same connection share one verdict.

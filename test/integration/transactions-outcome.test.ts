@@ -1,5 +1,5 @@
 import { concat, from, lastValueFrom, throwError, toArray } from 'rxjs';
-import { createProducer, isFatal, TransactionOutcomeUnknownError, type Producer, type ProducerConfig } from 'kafkarx';
+import { createProducer, isFatal, TransactionOutcomeUnknownError, type Producer, type ProducerConfig, type RecordMetadata } from 'kafkarx';
 import { ApiKey } from '../../src/protocol/messages/index.ts';
 import { TransactionManager } from '../../src/producer/transactions.ts';
 import { bootstrap, consumeWithConsoleConsumer, createTopic, uniqueTopic } from '../broker/reference.ts';
@@ -40,6 +40,15 @@ test('a commit whose every answer is lost is reported as outcome unknown, never 
   expect(error).toBeInstanceOf(TransactionOutcomeUnknownError);
   expect(error.message).toMatch(/may or may not have committed/);
   expect(isFatal(error)).toBe(false);
+  // It says what to reconcile: the records' metadata as written, their partitions, the producer.
+  const unknown = error as TransactionOutcomeUnknownError;
+  const withheld = unknown.withheld as RecordMetadata<undefined>[];
+  expect(withheld).toHaveLength(20);
+  expect(new Set(withheld.map((m) => `${m.topic}/${m.partition}/${m.offset}`)).size).toBe(20);
+  expect(withheld.every((m) => m.topic === topic && m.offset >= 0)).toBe(true);
+  expect([...unknown.partitions].sort((a, b) => a.partition - b.partition)).toEqual([...new Set(withheld.map((m) => m.partition))].sort().map((partition) => ({ topic, partition })));
+  expect(unknown.producerId).toBeGreaterThanOrEqual(0);
+  expect(unknown.producerEpoch).toBeGreaterThanOrEqual(0);
   // No abort was attempted: the transaction committed, as read_committed sees.
   expect(proxy.requests.filter((r) => r.apiKey === ApiKey.EndTxn).every((r) => r.committed)).toBe(true);
   expect(await committedValues(topic, 20)).toEqual(records(topic, 'a', 20).map((r) => r.value).sort());

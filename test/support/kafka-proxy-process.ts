@@ -17,6 +17,8 @@ export interface ProxyProcess {
   release(): Promise<void>;
   /** Makes the next answer of `apiKey` name error `code`, then sends on what was held. */
   fail(apiKey: number, code: number): Promise<void>;
+  /** From now on, every answer to `apiKey` is lost: the broker carries the request out, the client never hears. */
+  lose(apiKey: number): Promise<void>;
   /** Starts accepting connections (for a proxy started with `listening: false`). */
   listen(): Promise<void>;
   stop(): Promise<void>;
@@ -53,6 +55,7 @@ export async function startProxyProcess(broker: string, port: number, options: {
     held: (apiKey) => seen(`held ${apiKey}`),
     release: () => command('release'),
     fail: (apiKey, code) => command(`fail ${apiKey} ${code}`),
+    lose: (apiKey) => command(`lose ${apiKey}`),
     listen: () => command('listen'),
     stop: async () => {
       const exited = new Promise((done) => child.once('exit', done));
@@ -75,6 +78,10 @@ async function main(): Promise<void> {
     fail: (apiKey, code) => {
       proxy.once(apiKey, { errorCode: code });
       proxy.release();
+    },
+    lose: (apiKey) => {
+      const previous = proxy.fate;
+      proxy.fate = (r) => (r.apiKey === apiKey ? 'lose' : previous(r));
     },
     listen: () => proxy.listen(),
   };

@@ -2,8 +2,9 @@
 // once, before any metadata round trip; stale or unusable answers change nothing.
 import type { ProduceResponse } from '../../../src/protocol/messages/produce.ts';
 import { ErrorCode } from '../../../src/protocol/errors.ts';
-import { producer, seedTopic } from '../operators/support.ts';
+import { fakeOf, producer, seedTopic } from '../operators/support.ts';
 import { internals } from '../../../src/producer/internals.ts';
+import { TopicInfo, withoutStaleLeaders } from '../../../src/cluster/metadata.ts';
 
 function answer(partitions: Array<{ index: number; leaderId: number; leaderEpoch: number }>, endpoints: Array<{ nodeId: number; port: number }> = []): ProduceResponse {
   return {
@@ -21,9 +22,17 @@ function answer(partitions: Array<{ index: number; leaderId: number; leaderEpoch
 
 /** A cluster that knows brokers 1 and 2 (from metadata) and topic t, whose partitions 0 and 1 are led by 1 at leader epoch 0. */
 async function cluster() {
-  const p = producer();
+  const p = producer({ retryBackoffMs: 10 });
   await seedTopic(p, 't', [1, 1]);
-  return { c: internals(p).cluster };
+  return { c: internals(p).cluster, fake: fakeOf(p) };
+}
+
+/** Asks for metadata and resolves once the answer is taken. */
+async function refresh(c: Awaited<ReturnType<typeof cluster>>['c'], fake: Awaited<ReturnType<typeof cluster>>['fake']): Promise<void> {
+  const asked = fake.requests('Metadata').length;
+  c.requestUpdate();
+  while (fake.requests('Metadata').length === asked) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 20));
 }
 
 test('a newer leader epoch moves the partition to the named leader; other partitions keep theirs', async () => {
@@ -53,4 +62,41 @@ test('a leader the client does not know is taken with the address the response c
   expect(c.leader('t', 0)).toBe(3);
   // The connection to it goes to the address the response named (no such broker in the fake).
   await expect(c.connectionTo(3)).rejects.toThrow('127.0.0.1:9003');
+});
+
+// Java's Metadata.updateLatestMetadata: metadata with an older leader epoch than the one known
+// changes nothing for that partition.
+test('a metadata answer with an older leader epoch than a Produce answer gave keeps the newer leader; other partitions follow the answer', async () => {
+  const { c, fake } = await cluster();
+  c.updateLeaders(answer([{ index: 1, leaderId: 2, leaderEpoch: 3 }]));
+  // The broker answering Metadata has not heard of the change: partition 1 at leader 1, epoch 1.
+  fake.moveLeader('t', 1, 1);
+  fake.moveLeader('t', 0, 2);
+  await refresh(c, fake);
+  expect(c.leader('t', 1)).toBe(2);
+  expect(c.topic('t')!.leaderEpochs[1]).toBe(3);
+  expect(c.leader('t', 0)).toBe(2);
+  expect(c.topic('t')!.leaderEpochs[0]).toBe(1);
+});
+
+test('a metadata answer with the same or a newer leader epoch is taken', async () => {
+  const { c, fake } = await cluster();
+  c.updateLeaders(answer([{ index: 1, leaderId: 2, leaderEpoch: 1 }]));
+  // Epoch 1 at leader 2 (the same as known), then epoch 2 back at leader 1.
+  fake.moveLeader('t', 1, 2);
+  await refresh(c, fake);
+  expect([c.leader('t', 1), c.topic('t')!.leaderEpochs[1]]).toEqual([2, 1]);
+  fake.moveLeader('t', 1, 1);
+  await refresh(c, fake);
+  expect([c.leader('t', 1), c.topic('t')!.leaderEpochs[1]]).toEqual([1, 2]);
+});
+
+test('a topic created again (another topic id) takes the answer whatever its epochs; no epoch in the answer takes it too', () => {
+  const known = new TopicInfo('t', Int32Array.of(2, 2), Int32Array.of(7, 7), 0, 'AAAAAAAAAAAAAAAAAAAAAQ');
+  const recreated = new TopicInfo('t', Int32Array.of(1, 1), Int32Array.of(0, 0), 1, 'AAAAAAAAAAAAAAAAAAAAAg');
+  expect(withoutStaleLeaders(known, recreated)).toBe(recreated);
+  const noEpochs = new TopicInfo('t', Int32Array.of(1, 1), Int32Array.of(-1, -1), 1, 'AAAAAAAAAAAAAAAAAAAAAQ');
+  expect(withoutStaleLeaders(known, noEpochs)).toBe(noEpochs);
+  const stale = new TopicInfo('t', Int32Array.of(1, 1), Int32Array.of(6, 8), 1, 'AAAAAAAAAAAAAAAAAAAAAQ');
+  expect([...withoutStaleLeaders(known, stale).leaders]).toEqual([2, 1]);
 });

@@ -185,7 +185,7 @@ test('transactions(): a fatal error ends the stream even with continueOnAbort', 
 
 test('transactions() with continueOnAbort never reports a commit of unknown outcome as an abort: the stream ends with it', async () => {
   const f = fakeProducer();
-  const unknown = new TransactionOutcomeUnknownError('tx', 'the commit was not confirmed', false, new Error('no answer'));
+  const unknown = new TransactionOutcomeUnknownError('tx', 'the commit was not confirmed', false, new Error('no answer'), { producerId: 1, producerEpoch: 0, partitions: [], groups: [], withheld: [] });
   f.failCommit(unknown);
   const outcome = lastValueFrom(of([], []).pipe(transactions(f.producer, { continueOnAbort: true }), toArray()));
   await expect(outcome).rejects.toBe(unknown);

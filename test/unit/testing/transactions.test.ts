@@ -2,7 +2,7 @@
 // offsets that count only when the transaction commits, fencing; plus sendOffsets and the scope
 // behaving like RxJS operators over synchronous sources.
 import { concat, first, from, lastValueFrom, map, range, take, tap, throwError, toArray } from 'rxjs';
-import { createProducer, type Producer } from 'kafkarx';
+import { createProducer, TransactionOutcomeUnknownError, type Producer, type RecordMetadata } from 'kafkarx';
 import { transactions } from 'kafkarx/operators';
 import { FakeKafka, type FakeRecord } from 'kafkarx/testing';
 
@@ -47,6 +47,34 @@ test('a transaction that aborts: its records stay in the log as aborted, read_co
   const [next] = await lastValueFrom(producer.transaction((tx) => from([consumed(2)]).pipe(tx.send())).pipe(toArray()));
   expect(next.offset).toBe(2);
   expect(fake.readCommitted('out').map(text)).toEqual(['v2']);
+});
+
+test('a commit whose every answer is lost: TransactionOutcomeUnknownError carries the producer id and epoch, the partitions, the groups and the withheld results', async () => {
+  producer = createProducer({ brokers: fake.bootstrap, transport: fake.transport, transactionalId: 'tx-unknown', lingerMs: 0, maxBlockMs: 400, requestTimeoutMs: 100, retryBackoffMs: 20, retryBackoffMaxMs: 40 });
+  await producer.ready();
+  // The coordinator commits (and answers each retry of the commit), but every answer comes too late.
+  fake.delayResponses('EndTxn', 60_000, 1000);
+  const records = [consumed(7), { ...consumed(8), partition: 1 }, consumed(9)];
+  const error = await lastValueFrom(producer.transaction((tx) => from(records).pipe(tx.send(), tx.sendOffsets(group)))).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(TransactionOutcomeUnknownError);
+  const unknown = error as TransactionOutcomeUnknownError;
+  const written = fake.records('out');
+  expect(unknown.producerId).toBe(written[0].producerId);
+  expect(unknown.producerEpoch).toBe(written[0].producerEpoch);
+  expect([...unknown.partitions].sort((a, b) => a.partition - b.partition)).toEqual([{ topic: 'out', partition: 0 }, { topic: 'out', partition: 1 }]);
+  expect(unknown.groups).toEqual(['g']);
+  // The withheld results are the records' metadata as written: where to look them up.
+  const withheld = unknown.withheld as RecordMetadata<unknown>[];
+  // (in the order the scope got them: across partitions, as they were acknowledged)
+  const byInput = [...withheld].sort((a, b) => (a.passthrough as { offset: number }).offset - (b.passthrough as { offset: number }).offset);
+  expect(byInput.map((m) => [m.partition, m.offset, m.passthrough])).toEqual(records.map((r, i) => [r.partition, [0, 0, 1][i], r.passthrough]));
+  expect(unknown.message).toMatch(/producer id \d+, epoch \d+; 2 partition\(s\), 3 result\(s\) withheld/);
+  // Here it did commit: read_committed sees each record at the offset withheld.
+  for (const m of withheld) expect(fake.readCommitted('out', m.partition).some((r) => r.offset === m.offset)).toBe(true);
+  // The next scope, which must confirm that commit first and cannot, describes the same transaction.
+  const next = await lastValueFrom(producer.transaction((tx) => from([consumed(10)]).pipe(tx.send()))).catch((e: unknown) => e);
+  expect(next).toBeInstanceOf(TransactionOutcomeUnknownError);
+  expect((next as TransactionOutcomeUnknownError).withheld).toEqual(withheld);
 });
 
 test('transactions() emits one outcome per window; an aborted one with continueOnAbort', async () => {
