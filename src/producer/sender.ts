@@ -82,6 +82,8 @@ export class Sender {
    * `partitionerAvailabilityTimeoutMs`.
    */
   private readonly stalledSince = new Map<number, number>();
+  /** Per broker, where the next request starts walking its ready partitions. */
+  private readonly drainStart = new Map<number, number>();
 
   /** Virtual time in tests; real timers (and setImmediate for draining) otherwise. */
   private readonly scheduler: SchedulerLike | undefined;
@@ -349,14 +351,23 @@ export class Sender {
     }
     // As many requests as the connection may have in flight, each with at most one batch per
     // partition (the broker appends a partition's batches in request order).
+    // Each request starts walking the partitions where the last one ran out of room (Java's
+    // drainIndex), so a partition late in the list is not starved when requests fill early.
+    let start = (this.drainStart.get(nodeId) ?? 0) % queues.length;
     while (conn.connection.pending < this.config.maxInFlight) {
       const batches: ProducerBatch[] = [];
       let size = 0;
-      for (const queue of queues) {
+      let skipped = -1;
+      for (let n = 0; n < queues.length; n++) {
+        const i = start + n < queues.length ? start + n : start + n - queues.length;
+        const queue = queues[i];
         const head = queue.peek();
         if (!head || head.retryAt > now) continue;
         const bytes = head.builder.sizeInBytes;
-        if (batches.length > 0 && size + bytes > this.config.maxRequestSize) continue;
+        if (batches.length > 0 && size + bytes > this.config.maxRequestSize) {
+          if (skipped === -1) skipped = i;
+          continue;
+        }
         // As Java: zstd batches need Produce v7 (Kafka 2.1); refuse them before a sequence is spent.
         if (head.builder.compression === CompressionCodec.ZSTD && conn.version(Apis.produce) < 7) {
           queue.shift();
@@ -384,9 +395,11 @@ export class Sender {
         size += bytes;
       }
       if (batches.length === 0) break;
+      if (skipped !== -1) start = skipped;
       this.stalledSince.set(nodeId, now);
       this.produce(conn, batches);
     }
+    this.drainStart.set(nodeId, start);
   }
 
   private connect(nodeId: number, queues: Fifo<ProducerBatch>[]): void {

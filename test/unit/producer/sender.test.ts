@@ -340,3 +340,20 @@ describe('idempotence', () => {
     expect(broker.sends[0].batches[0]).toMatchObject({ producerId: -1, epoch: -1, sequence: -1 });
   });
 });
+
+test('the drain rotates its starting partition, so no partition starves when requests fill before every partition is walked', async () => {
+  // Each request fits two of the four partitions' batches, one request in flight at a time, and
+  // every partition always has a backlog (its stream refills it as batches complete): walking the
+  // partitions from the same start every time would send partitions 0 and 1 only.
+  const size = oneBatch(0).builder.sizeInBytes;
+  const { scheduler, broker, sender } = setup([], { acks: 1, maxInFlight: 1, maxRequestSize: 2 * size + size / 2 });
+  const owner = { done: (b: ProducerBatch) => sender.enqueue(oneBatch(scheduler.now(), b.partition), owner) };
+  for (let p = 0; p < 4; p++) for (let i = 0; i < 3; i++) sender.enqueue(oneBatch(0, p), owner);
+  await advance(scheduler, 40);
+  const sent = broker.sends.map((s) => s.partitions);
+  expect(sent.length).toBeGreaterThanOrEqual(8);
+  expect(sent.every((p) => p.length === 2)).toBe(true);
+  const counts = [0, 1, 2, 3].map((p) => sent.slice(0, 8).filter((s) => s.includes(p)).length);
+  // Eight requests of two batches: each partition gets its turn, four times.
+  expect(counts).toEqual([4, 4, 4, 4]);
+});
