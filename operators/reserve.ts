@@ -9,13 +9,17 @@ import { forward, operate } from './internal/operate.ts';
 /**
  * Takes room for each record in the producer's memory budget (`bufferMemory`) and refuses records
  * that could never be sent (larger than `maxRequestSize` or the whole budget). When the budget is
- * full, records wait in order up to `maxBlockMs` and then fail with BufferExhaustedError: a source
- * that can be paused should be read with `fromPullSource`, which waits instead of piling up here.
+ * full, records wait in order up to `maxBlockMs` and then fail with BufferExhaustedError; records
+ * waiting for room (in every stream of the producer) may hold up to `bufferMemory` bytes more, and a
+ * record arriving past that fails with BufferExhaustedError at once, so a source that cannot be
+ * paused does not pile up. A source that can be paused should be read with `fromPullSource`, which
+ * waits instead of piling up here.
  */
 export function reserve<P>(producer: Producer, scheduler: SchedulerLike = producer.config.scheduler ?? asyncScheduler): MonoTypeOperatorFunction<OutgoingRecord<P>> {
   const { memory, config } = producer;
   return operate((source, subscriber) => {
-    const waiting = new Fifo<{ record: OutgoingRecord<P>; deadline: number }>();
+    // `queued`: the bytes the record counts for in the budget's limit on waiting records.
+    const waiting = new Fifo<{ record: OutgoingRecord<P>; deadline: number; queued: number }>();
     let cancelWait: (() => void) | undefined;
     let timer: Subscription | undefined;
     let sourceDone = false;
@@ -40,7 +44,7 @@ export function reserve<P>(producer: Producer, scheduler: SchedulerLike = produc
       while (waiting.length > 0 && cancelWait === undefined) {
         const head = waiting.peek()!;
         if (admit(head.record)) {
-          waiting.shift();
+          unqueue();
           subscriber.next(head.record);
           continue;
         }
@@ -55,7 +59,7 @@ export function reserve<P>(producer: Producer, scheduler: SchedulerLike = produc
           cancelWait = undefined;
           timer?.unsubscribe();
           record.reserved = record.size;
-          waiting.shift();
+          unqueue();
           subscriber.next(record);
           drain();
         });
@@ -63,14 +67,14 @@ export function reserve<P>(producer: Producer, scheduler: SchedulerLike = produc
         if (grantedInCall) {
           cancelWait = undefined;
           record.reserved = record.size;
-          waiting.shift();
+          unqueue();
           subscriber.next(record);
           continue;
         }
         timer = scheduler.schedule(() => {
           cancelWait?.();
           cancelWait = undefined;
-          waiting.shift();
+          unqueue();
           record.error = new BufferExhaustedError({ topic: record.topic }, memory.limit, config.maxBlockMs);
           subscriber.next(record);
           drain();
@@ -79,12 +83,21 @@ export function reserve<P>(producer: Producer, scheduler: SchedulerLike = produc
       if (sourceDone && waiting.length === 0) subscriber.complete();
     };
 
+    const unqueue = () => memory.unqueue(waiting.shift()!.queued);
+
     const subscription = source.subscribe(forward(subscriber, (record: OutgoingRecord<P>) => {
       if (waiting.length === 0 && admit(record)) {
         subscriber.next(record);
         return;
       }
-      waiting.push({ record, deadline: scheduler.now() + config.maxBlockMs });
+      // What cannot be paused must not pile up: past the limit on waiting records, refuse at once.
+      const queued = record.error || record.size > memory.limit ? 0 : record.size;
+      if (queued > 0 && !memory.tryQueue(queued)) {
+        record.error = new BufferExhaustedError({ topic: record.topic }, memory.limit, config.maxBlockMs, memory.waitingLimit);
+        subscriber.next(record);
+        return;
+      }
+      waiting.push({ record, deadline: scheduler.now() + config.maxBlockMs, queued });
       drain();
     }, () => {
       sourceDone = true;
@@ -95,6 +108,7 @@ export function reserve<P>(producer: Producer, scheduler: SchedulerLike = produc
       subscription.unsubscribe();
       cancelWait?.();
       timer?.unsubscribe();
+      for (const w of waiting) memory.unqueue(w.queued);
       waiting.clear();
     };
   });

@@ -13,7 +13,7 @@
 //
 //   pull1 / pullall   fromPullSource(function*, producer).pipe(toKafka(producer)), acks=1 / all
 //   send              producer.send() in a loop, at most 50,000 unanswered, acks=1
-//   range             range(0, n).pipe(map(...), toKafka(producer)), acks=1
+//   range             range(0, n).pipe(map(...), toKafka(producer)), acks=1, bufferMemory 64 MiB
 //   subject           a Subject fed 4,096 records per event-loop turn, acks=1
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -54,7 +54,8 @@ async function child(spec: ChildSpec): Promise<void> {
     values.push(v);
   }
   const topic = spec.topic;
-  const producer = createProducer({ brokers: [spec.brokers], clientId: 'kafkarx-hotpath', acks: spec.mode === 'pullall' ? 'all' : 1 });
+  // range() cannot wait: its records may hold 2 × bufferMemory (see the README), so it gets 64 MiB.
+  const producer = createProducer({ brokers: [spec.brokers], clientId: 'kafkarx-hotpath', acks: spec.mode === 'pullall' ? 'all' : 1, ...(spec.mode === 'range' ? { bufferMemory: 64 << 20 } : {}) });
   let refused = 0;
   const once = async (n: number): Promise<number> => {
     switch (spec.mode) {
