@@ -29,9 +29,10 @@ interface Open<P> {
  * partition still waits in the sender (a leader down, a retry backoff, the in-flight limit), a
  * lingered batch stays open and keeps filling until it is full or the partition frees up, so an
  * outage leaves a few full batches behind instead of thousands of tiny ones. Records that failed
- * earlier pass straight through.
+ * earlier pass straight through. A batch keeps its records as given, for the results of a batch
+ * that fails; `keepSources` false drops them (toKafka does when its error mode reports no records).
  */
-export function batch<P>(producer: Producer, options: BatchOptions = {}): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
+export function batch<P>(producer: Producer, options: BatchOptions = {}, keepSources = true): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
   const batchBytes = options.batchBytes ?? producer.config.batchBytes;
   const lingerMs = options.lingerMs ?? producer.config.lingerMs;
   const scheduler = options.scheduler ?? producer.config.scheduler ?? asyncScheduler;
@@ -54,7 +55,7 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}): Operat
     };
 
     const start = (record: OutgoingRecord<P>, partitions: Array<Open<P> | undefined>): Open<P> => {
-      const entry: Open<P> = { batch: new ProducerBatch<P>(record.topic, record.partition, producer.builders.acquire(), scheduler.now()), linger: undefined };
+      const entry: Open<P> = { batch: new ProducerBatch<P>(record.topic, record.partition, producer.builders.acquire(), scheduler.now(), keepSources), linger: undefined };
       partitions[record.partition] = entry;
       // While flush() or close() waits, a batch started late may go at once.
       entry.linger = scheduler.schedule(() => lingered(entry), producer.flushing ? 0 : lingerMs);
@@ -100,9 +101,7 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}): Operat
         entry = start(record, partitions);
         entry.batch.builder.append(record.timestamp, record.key, record.value, record.headers);
       }
-      entry.batch.records.push(record);
-      entry.batch.reservedBytes += record.reserved;
-      if (record.size > entry.batch.largestRecord) entry.batch.largestRecord = record.size;
+      entry.batch.add(record);
       if (entry.batch.builder.isFull(batchBytes)) emit(entry);
     }, () => {
       emitAll();

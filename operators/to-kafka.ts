@@ -52,8 +52,9 @@ export function toKafka<K, V, P>(producer: Producer, options: ToKafkaOptions<K, 
 export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOptions<K, V>): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>> {
   if (!options.scheduler && producer.config.scheduler) options = { ...options, scheduler: producer.config.scheduler };
   const serialized = serialize<K, V, P>({ ...options, now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined), inject: producer.config.instrumentation.headerInjector });
-  const stages = sendStages<P>(producer, options);
   const resultsMode = options.errorMode === 'results';
+  // Only the results mode reports failed records as given: the default mode keeps none.
+  const stages = sendStages<P>(producer, options, resultsMode);
   return (source) => defer(() => {
     if (producer.closed) return throwError(() => new ProducerClosedError());
     // What ends the stream once every accepted record is answered; stops reading the source.
@@ -108,12 +109,12 @@ export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOption
  * compressed and sent; each record of what comes out is counted as answered, so `flush()` and
  * `close()` know when every accepted record has its result.
  */
-export function sendStages<P>(producer: Producer, options: Omit<ToKafkaOptions<never, never>, 'key' | 'value' | 'now' | 'errorMode'>): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
+export function sendStages<P>(producer: Producer, options: Omit<ToKafkaOptions<never, never>, 'key' | 'value' | 'now' | 'errorMode'>, keepSources = true): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
   return (source) => source.pipe(
     inFlight<P>(producer, (accepted) => accepted.pipe(
       reserve<P>(producer, options.scheduler),
       partition<P>(producer, options),
-      batch<P>(producer, options),
+      batch<P>(producer, options, keepSources),
       compress<P>(producer, options),
       send<P>(producer),
     )),
@@ -140,7 +141,7 @@ function inFlight<P>(producer: Producer, stages: OperatorFunction<OutgoingRecord
     }, () => inner.complete())));
     const subscription = stages(accepted).subscribe(forward(subscriber, (item: BatchOrFailure<P>) => {
       if (!isBatch(item)) answered(item);
-      else for (const r of item.records) answered(r);
+      else for (let i = 0; i < item.flights.length; i++) item.flights[i].answered(item.flightCounts[i]);
       subscriber.next(item);
     }));
     return () => {

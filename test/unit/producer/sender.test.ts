@@ -83,7 +83,7 @@ function oneBatch(createdAt: number, partition = 0, records = 1): ProducerBatch 
   for (let i = 0; i < records; i++) {
     const record = new OutgoingRecord('t', partition, null, Buffer.from(`v${i}`), [], createdAt, undefined, {}, 20);
     builder.append(createdAt, null, record.value, []);
-    batch.records.push(record);
+    batch.add(record);
   }
   builder.close();
   return batch;
@@ -250,7 +250,7 @@ describe('idempotence', () => {
     // 0+4 refused whole; 4+1 (in flight with it) is out of order; then 0+2, 2+2 and 4+1 again.
     expect(sent).toEqual(['0+4', '4+1', '0+2', '2+2', '4+1']);
     expect(splits).toBe(1);
-    expect(done.map((b) => [b.records.length, b.error, b.baseOffset])).toEqual([[2, null, 42], [2, null, 42], [1, null, 42]]);
+    expect(done.map((b) => [b.recordCount, b.error, b.baseOffset])).toEqual([[2, null, 42], [2, null, 42], [1, null, 42]]);
     expect(sender.pending).toBe(0);
   });
 
