@@ -2,7 +2,7 @@ import { asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscri
 import { ProducerBatch, type BatchOrFailure } from '../src/producer/batch.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import type { OutgoingRecord } from '../src/producer/record.ts';
-import { forward, operate } from './internal/operate.ts';
+import { stageOperator, type StageFactory } from './internal/stage.ts';
 
 export interface BatchOptions {
   /** Close a partition's batch once it holds this many bytes. Default: the producer's `batchBytes`. */
@@ -33,11 +33,16 @@ interface Open<P> {
  * that fails; `keepSources` false drops them (toKafka does when its error mode reports no records).
  */
 export function batch<P>(producer: Producer, options: BatchOptions = {}, keepSources = true): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
+  return stageOperator(batchStage<P>(producer, options, keepSources));
+}
+
+/** The batch operator as a stage (see Stage). */
+export function batchStage<P>(producer: Producer, options: BatchOptions = {}, keepSources = true): StageFactory<OutgoingRecord<P>, BatchOrFailure<P>> {
   const batchBytes = options.batchBytes ?? producer.config.batchBytes;
   const lingerMs = options.lingerMs ?? producer.config.lingerMs;
   const scheduler = options.scheduler ?? producer.config.scheduler ?? asyncScheduler;
   const sender = producer.sender;
-  return operate((source, subscriber) => {
+  return (subscriber) => {
     // topic -> partition -> open batch; two lookups beat building a "topic-partition" key per record.
     const open = new Map<string, Array<Open<P> | undefined>>();
     // Batches past their linger whose partition cannot take them yet.
@@ -83,7 +88,7 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}, keepSou
     // producer.flush() sends open batches now instead of at their linger time.
     const unregister = producer.registerFlusher(emitAll);
 
-    const subscription = source.subscribe(forward(subscriber, (record: OutgoingRecord<P>) => {
+    const next = (record: OutgoingRecord<P>) => {
       if (record.error) {
         subscriber.next(record);
         return;
@@ -103,16 +108,12 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}, keepSou
       }
       entry.batch.add(record);
       if (entry.batch.builder.isFull(batchBytes)) emit(entry);
-    }, () => {
-      emitAll();
-      subscriber.complete();
-    }));
+    };
 
-    return () => {
+    const teardown = () => {
       unregister();
       stopListening?.();
       held.clear();
-      subscription.unsubscribe();
       // Batches never handed on die here: give back their memory and buffers.
       for (const partitions of open.values()) {
         for (const entry of partitions) {
@@ -124,5 +125,14 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}, keepSou
       }
       open.clear();
     };
-  });
+
+    return {
+      next,
+      complete: () => {
+        emitAll();
+        subscriber.complete();
+      },
+      teardown,
+    };
+  };
 }

@@ -5,7 +5,7 @@ import type { Producer } from '../src/producer/producer.ts';
 import { Fifo } from '../src/producer/fifo.ts';
 import type { OutgoingRecord } from '../src/producer/record.ts';
 import { UnknownPartitionError, type TopicInfo } from '../src/cluster/metadata.ts';
-import { forward, operate } from './internal/operate.ts';
+import { stageOperator, type StageFactory } from './internal/stage.ts';
 
 export interface PartitionOptions {
   /** Overrides the producer's partitioner for this stream. */
@@ -20,8 +20,13 @@ export interface PartitionOptions {
  * the broker allows) behind earlier records of the same topic, so per-partition order holds.
  */
 export function partition<P>(producer: Producer, options: PartitionOptions = {}): MonoTypeOperatorFunction<OutgoingRecord<P>> {
+  return stageOperator(partitionStage<P>(producer, options));
+}
+
+/** The partition operator as a stage (see Stage). */
+export function partitionStage<P>(producer: Producer, options: PartitionOptions = {}): StageFactory<OutgoingRecord<P>, OutgoingRecord<P>> {
   const partitioner = options.partitioner ?? producer.config.partitioner;
-  return operate((source, subscriber) => {
+  return (subscriber) => {
     const { partitionerAdaptive, partitionerAvailabilityTimeoutMs } = producer.config;
     const load: PartitionLoad | undefined = partitionerAdaptive
       ? (topic, available) => producer.sender.partitionLoad(topic, available, partitionerAvailabilityTimeoutMs)
@@ -109,7 +114,7 @@ export function partition<P>(producer: Producer, options: PartitionOptions = {})
       );
     };
 
-    const subscription = source.subscribe(forward(subscriber, (record: OutgoingRecord<P>) => {
+    const next = (record: OutgoingRecord<P>) => {
       if (record.error) {
         subscriber.next(record);
         return;
@@ -125,16 +130,19 @@ export function partition<P>(producer: Producer, options: PartitionOptions = {})
       fifo.push(record);
       waiting.set(record.topic, fifo);
       awaitTopic(record.topic, record);
-    }, () => {
-      sourceDone = true;
-      if (waiting.size === 0) subscriber.complete();
-    }));
-
-    return () => {
-      closed = true;
-      subscription.unsubscribe();
-      for (const queue of waiting.values()) for (const r of queue) producer.memory.release(r.reserved);
-      waiting.clear();
     };
-  });
+
+    return {
+      next,
+      complete: () => {
+        sourceDone = true;
+        if (waiting.size === 0) subscriber.complete();
+      },
+      teardown: () => {
+        closed = true;
+        for (const queue of waiting.values()) for (const r of queue) producer.memory.release(r.reserved);
+        waiting.clear();
+      },
+    };
+  };
 }

@@ -4,7 +4,7 @@ import { BufferExhaustedError, RecordTooLargeError } from '../src/producer/error
 import type { Producer } from '../src/producer/producer.ts';
 import { Fifo } from '../src/producer/fifo.ts';
 import type { OutgoingRecord } from '../src/producer/record.ts';
-import { forward, operate } from './internal/operate.ts';
+import { stageOperator, type StageFactory } from './internal/stage.ts';
 
 /**
  * Takes room for each record in the producer's memory budget (`bufferMemory`) and refuses records
@@ -15,9 +15,14 @@ import { forward, operate } from './internal/operate.ts';
  * paused does not pile up. A source that can be paused should be read with `fromPullSource`, which
  * waits instead of piling up here.
  */
-export function reserve<P>(producer: Producer, scheduler: SchedulerLike = producer.config.scheduler ?? asyncScheduler): MonoTypeOperatorFunction<OutgoingRecord<P>> {
+export function reserve<P>(producer: Producer, scheduler?: SchedulerLike): MonoTypeOperatorFunction<OutgoingRecord<P>> {
+  return stageOperator(reserveStage<P>(producer, scheduler));
+}
+
+/** The reserve operator as a stage (see Stage). */
+export function reserveStage<P>(producer: Producer, scheduler: SchedulerLike = producer.config.scheduler ?? asyncScheduler): StageFactory<OutgoingRecord<P>, OutgoingRecord<P>> {
   const { memory, config } = producer;
-  return operate((source, subscriber) => {
+  return (subscriber) => {
     // `queued`: the bytes the record counts for in the budget's limit on waiting records.
     const waiting = new Fifo<{ record: OutgoingRecord<P>; deadline: number; queued: number }>();
     let cancelWait: (() => void) | undefined;
@@ -85,7 +90,7 @@ export function reserve<P>(producer: Producer, scheduler: SchedulerLike = produc
 
     const unqueue = () => memory.unqueue(waiting.shift()!.queued);
 
-    const subscription = source.subscribe(forward(subscriber, (record: OutgoingRecord<P>) => {
+    const next = (record: OutgoingRecord<P>) => {
       if (waiting.length === 0 && admit(record)) {
         subscriber.next(record);
         return;
@@ -99,17 +104,20 @@ export function reserve<P>(producer: Producer, scheduler: SchedulerLike = produc
       }
       waiting.push({ record, deadline: scheduler.now() + config.maxBlockMs, queued });
       drain();
-    }, () => {
-      sourceDone = true;
-      drain();
-    }));
-
-    return () => {
-      subscription.unsubscribe();
-      cancelWait?.();
-      timer?.unsubscribe();
-      for (const w of waiting) memory.unqueue(w.queued);
-      waiting.clear();
     };
-  });
+
+    return {
+      next,
+      complete: () => {
+        sourceDone = true;
+        drain();
+      },
+      teardown: () => {
+        cancelWait?.();
+        timer?.unsubscribe();
+        for (const w of waiting) memory.unqueue(w.queued);
+        waiting.clear();
+      },
+    };
+  };
 }

@@ -1,18 +1,19 @@
-import { catchError, defer, EMPTY, Observable, Subject, takeUntil, tap, throwError, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { defer, Observable, throwError, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { isBatch, type BatchOrFailure } from '../src/producer/batch.ts';
 import { isFatal, outsideTransaction, ProducerClosedError } from '../src/producer/errors.ts';
 import type { Flight } from '../src/producer/flights.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import type { OutgoingRecord, ProducerRecord, RecordMetadata, RecordResult } from '../src/producer/record.ts';
 import type { RawValue } from '../src/producer/serializers.ts';
-import { batch, type BatchOptions } from './batch.ts';
+import { batchStage, type BatchOptions } from './batch.ts';
 import { compress, type CompressOptions } from './compress.ts';
-import { forward, operate } from './internal/operate.ts';
-import { partition, type PartitionOptions } from './partition.ts';
-import { reserve } from './reserve.ts';
+import { forward, OperatorSubscriber } from './internal/operate.ts';
+import { chain, stageOperator, type StageFactory } from './internal/stage.ts';
+import { partitionStage, type PartitionOptions } from './partition.ts';
+import { reserveStage } from './reserve.ts';
 import { recordMetadata, results } from './results.ts';
 import { send } from './send.ts';
-import { serialize, type SerializeOptions } from './serialize.ts';
+import { serializeStage, type SerializeOptions } from './serialize.ts';
 
 export interface ToKafkaOptions<K, V> extends SerializeOptions<K, V>, PartitionOptions, Omit<BatchOptions, 'scheduler'>, CompressOptions {
   /**
@@ -51,29 +52,39 @@ export function toKafka<K, V, P>(producer: Producer, options: ToKafkaOptions<K, 
 /** toKafka's pipeline without the transactional check: a transaction's `tx.send()` is the same. */
 export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOptions<K, V>): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>> {
   if (!options.scheduler && producer.config.scheduler) options = { ...options, scheduler: producer.config.scheduler };
-  const serialized = serialize<K, V, P>({ ...options, now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined), inject: producer.config.instrumentation.headerInjector });
+  const serialized = serializeStage<K, V, P>({ ...options, now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined), inject: producer.config.instrumentation.headerInjector });
   const resultsMode = options.errorMode === 'results';
   // Only the results mode reports failed records as given: the default mode keeps none.
-  const stages = sendStages<P>(producer, options, resultsMode);
+  const stages = sendStages<P, ProducerRecord<K, V, P>>(producer, options, resultsMode, serialized);
   return (source) => defer(() => {
     if (producer.closed) return throwError(() => new ProducerClosedError());
-    // What ends the stream once every accepted record is answered; stops reading the source.
-    const stop = new Subject<void>();
+    // What ends the stream once every accepted record is answered: it stops reading the source.
     let ending: Error | undefined;
+    let stopInput: (() => void) | undefined;
     const end = (error: Error) => {
       if (ending) return;
       ending = error;
-      stop.next();
+      stopInput?.();
     };
     let sourceDone = false;
-    const input = source.pipe(
-      catchError((e: Error) => {
-        end(e);
-        return EMPTY;
-      }),
-      tap({ complete: () => (sourceDone = true) }),
-      takeUntil(stop),
-    );
+    // The source, read until it ends or `end` stops it; its error ends the stream after the
+    // records already accepted are answered.
+    const input = new Observable<ProducerRecord<K, V, P>>((inner) => {
+      const reader = new OperatorSubscriber(inner, (record: ProducerRecord<K, V, P>) => inner.next(record), () => {
+        sourceDone = true;
+        inner.complete();
+      }, (e) => {
+        end(e as Error);
+        inner.complete();
+      });
+      // Set before subscribing: a synchronous source may fail a record while it is being read.
+      stopInput = () => {
+        reader.unsubscribe();
+        inner.complete();
+      };
+      source.subscribe(reader);
+      return reader;
+    });
     return new Observable<RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>>((subscriber) => {
       // close() ends a stream that may still read; one whose source is done just finishes.
       const unregister = producer.registerEnder((e) => {
@@ -81,7 +92,7 @@ export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOption
       });
       subscriber.add(unregister);
       const complete = () => (ending ? subscriber.error(ending) : subscriber.complete());
-      const batches = input.pipe(serialized, stages);
+      const batches = input.pipe(stages);
       if (resultsMode) {
         return batches.pipe(results<P, ProducerRecord<K, V, P>>()).subscribe(forward(subscriber, (r: RecordResult<P, ProducerRecord<K, V, P>>) => {
           if (!r.ok && r.error instanceof ProducerClosedError) {
@@ -107,39 +118,33 @@ export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOption
  * serialized by the same function before they come in): each record is counted as accepted (or
  * refused with ProducerClosedError once the producer is closing), reserved, partitioned, batched,
  * compressed and sent; each record of what comes out is counted as answered, so `flush()` and
- * `close()` know when every accepted record has its result.
+ * `close()` know when every accepted record has its result. The per-record stages are chained
+ * without RxJS between them (`first`, when given, ahead of them: toKafka's serialize).
  */
-export function sendStages<P>(producer: Producer, options: Omit<ToKafkaOptions<never, never>, 'key' | 'value' | 'now' | 'errorMode'>, keepSources = true): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
-  return (source) => source.pipe(
-    inFlight<P>(producer, (accepted) => accepted.pipe(
-      reserve<P>(producer, options.scheduler),
-      partition<P>(producer, options),
-      batch<P>(producer, options, keepSources),
-      compress<P>(producer, options),
-      send<P>(producer),
-    )),
-  );
-}
-
-/** Counts records into the producer's flights on the way in, and out again with their results. */
-function inFlight<P>(producer: Producer, stages: OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>>): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
-  return operate((source, subscriber) => {
+export function sendStages<P, T = OutgoingRecord<P>>(producer: Producer, options: Omit<ToKafkaOptions<never, never>, 'key' | 'value' | 'now' | 'errorMode'>, keepSources = true, first?: StageFactory<T, OutgoingRecord<P>>): OperatorFunction<T, BatchOrFailure<P>> {
+  return (source) => new Observable<BatchOrFailure<P>>((subscriber) => {
     let flight: Flight | undefined;
     // The flights of older flush generations with records still unanswered, withdrawn at the end.
     const flights: Flight[] = [];
-    const accepted = new Observable<OutgoingRecord<P>>((inner) => source.subscribe(forward(inner, (record: OutgoingRecord<P>) => {
-      if (producer.closed && !record.error) record.error = new ProducerClosedError();
-      const joined = producer.flights.join(flight);
-      if (joined !== flight) {
-        flight = joined;
-        for (let i = flights.length - 1; i >= 0; i--) if (flights[i].unanswered === 0) flights.splice(i, 1);
-        flights.push(joined);
-      }
-      joined.unanswered++;
-      record.flight = joined;
-      inner.next(record);
-    }, () => inner.complete())));
-    const subscription = stages(accepted).subscribe(forward(subscriber, (item: BatchOrFailure<P>) => {
+    const accept: StageFactory<OutgoingRecord<P>, OutgoingRecord<P>> = (sink) => ({
+      next: (record) => {
+        if (producer.closed && !record.error) record.error = new ProducerClosedError();
+        const joined = producer.flights.join(flight);
+        if (joined !== flight) {
+          flight = joined;
+          for (let i = flights.length - 1; i >= 0; i--) if (flights[i].unanswered === 0) flights.splice(i, 1);
+          flights.push(joined);
+        }
+        joined.unanswered++;
+        record.flight = joined;
+        sink.next(record);
+      },
+      complete: () => sink.complete(),
+      teardown: () => undefined,
+    });
+    const perRecord = chain(accept, chain(reserveStage<P>(producer, options.scheduler), chain(partitionStage<P>(producer, options), batchStage<P>(producer, options, keepSources))));
+    const stages = first ? chain(first, perRecord) : (perRecord as unknown as StageFactory<T, BatchOrFailure<P>>);
+    const subscription = source.pipe(stageOperator(stages), compress<P>(producer, options), send<P>(producer)).subscribe(forward(subscriber, (item: BatchOrFailure<P>) => {
       if (!isBatch(item)) answered(item);
       else for (let i = 0; i < item.flights.length; i++) item.flights[i].answered(item.flightCounts[i]);
       subscriber.next(item);
