@@ -39,17 +39,6 @@ function eachResult<P, R>(item: BatchOrFailure<P>, ok: (metadata: RecordMetadata
     for (let i = 0; i < recordCount; i++) failed(item.recordError(i)!, (sources === null ? undefined : sources[i]) as R);
     return;
   }
-  const { topic, partition, baseOffset, logAppendTime, timestamps, keySizes, valueSizes, passthroughs } = item;
-  for (let i = 0; i < recordCount; i++) {
-    const metadata: RecordMetadata<P> = {
-      topic,
-      partition,
-      offset: baseOffset < 0 ? -1 : baseOffset + i,
-      timestamp: logAppendTime >= 0 ? logAppendTime : timestamps[i],
-      serializedKeySize: keySizes[i],
-      serializedValueSize: valueSizes[i],
-    };
-    if (passthroughs !== null && passthroughs[i] !== undefined) metadata.passthrough = passthroughs[i];
-    ok(metadata);
-  }
+  const passthroughs = item.passthroughs;
+  for (let i = 0; i < recordCount; i++) ok(item.metadata(i, passthroughs === null ? undefined : passthroughs[i]));
 }

@@ -1,7 +1,6 @@
 import './node-version.ts';
 import { Producer, type Deferred } from './producer/producer.ts';
 import type { ProducerConfig } from './producer/config.ts';
-import { results } from '../operators/results.ts';
 import { sendStages } from '../operators/to-kafka.ts';
 import { transaction } from '../operators/transaction.ts';
 
@@ -35,5 +34,5 @@ export type { ConnectionMessage, BatchMessage, RequestMessage } from './observe/
  * starts fencing older instances at once (see `Producer.ready()`).
  */
 export function createProducer(config: ProducerConfig): Producer {
-  return new Producer(config, (producer, records) => records.pipe(sendStages<Deferred>(producer, {}), results()), transaction);
+  return new Producer(config, (producer, records) => records.pipe(sendStages<Deferred>(producer, {}, false)), transaction);
 }

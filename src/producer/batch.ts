@@ -1,6 +1,6 @@
 import type { RecordBatchBuilder } from '../record/batch-builder.ts';
 import type { Flight } from './flights.ts';
-import type { OutgoingRecord } from './record.ts';
+import type { OutgoingRecord, RecordMetadata } from './record.ts';
 
 /**
  * Records bound for one partition, encoded into one RecordBatch. Created by the batch operator,
@@ -132,6 +132,20 @@ export class ProducerBatch<P = unknown> {
       at += this.flightCounts[f];
     }
     return part;
+  }
+
+  /** The metadata of the acknowledged record at `index`, carrying `passthrough` when it is defined. */
+  metadata<T>(index: number, passthrough: T | undefined): RecordMetadata<T> {
+    const metadata: RecordMetadata<T> = {
+      topic: this.topic,
+      partition: this.partition,
+      offset: this.baseOffset < 0 ? -1 : this.baseOffset + index,
+      timestamp: this.logAppendTime >= 0 ? this.logAppendTime : this.timestamps[index],
+      serializedKeySize: this.keySizes[index],
+      serializedValueSize: this.valueSizes[index],
+    };
+    if (passthrough !== undefined) metadata.passthrough = passthrough;
+    return metadata;
   }
 
   /** The error of the record at `index` in a failed batch: its own, if the broker named it. */

@@ -8,7 +8,8 @@ import { outsideTransaction, ProducerClosedError, ProducerTimeoutError } from '.
 import { Flights } from './flights.ts';
 import { MemoryBudget } from './memory.ts';
 import { serializeRecord } from './outgoing.ts';
-import type { OutgoingRecord, ProducerRecord, RecordMetadata, RecordResult } from './record.ts';
+import { isBatch, type BatchOrFailure } from './batch.ts';
+import type { OutgoingRecord, ProducerRecord, RecordMetadata } from './record.ts';
 import { Sender } from './sender.ts';
 import { raw, type RawValue, type Serializer } from './serializers.ts';
 import { TransactionManager } from './transactions.ts';
@@ -17,16 +18,31 @@ import { TransactionManager } from './transactions.ts';
  * The stages of `toKafka()` (kafkarx/operators) after serialization, for `send()`; passed in so
  * the producer layer does not depend on the operators above it.
  */
-export type PipelineFactory = (producer: Producer, records: Observable<OutgoingRecord<Deferred>>) => Observable<RecordResult<Deferred>>;
+export type PipelineFactory = (producer: Producer, records: Observable<OutgoingRecord<Deferred>>) => Observable<BatchOrFailure<Deferred>>;
 
 /** The transaction scope of kafkarx/operators, passed in for the same reason as PipelineFactory. */
 export type TransactionFactory = <T>(producer: Producer, body: (tx: Transaction) => ObservableInput<T>) => Observable<T>;
 
-/** A `send()` call waiting for its record's result. */
-export interface Deferred {
-  resolve(meta: RecordMetadata<unknown>): void;
-  reject(error: Error): void;
-  passthrough: unknown;
+/**
+ * A `send()` call waiting for its record's result: rides through the pipeline as the record's
+ * passthrough, and is linked into the producer's list of unanswered calls.
+ */
+export class Deferred {
+  readonly promise: Promise<RecordMetadata<unknown>>;
+  resolve!: (meta: RecordMetadata<unknown>) => void;
+  reject!: (error: Error) => void;
+  /** The passthrough the caller gave. */
+  readonly passthrough: unknown;
+  prev: Deferred | null = null;
+  next: Deferred | null = null;
+
+  constructor(passthrough: unknown) {
+    this.passthrough = passthrough;
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
 }
 
 /**
@@ -50,7 +66,8 @@ export class Producer {
   private closing: Promise<void> | undefined;
   private sendInput: Subject<OutgoingRecord<Deferred>> | undefined;
   private sendPipeline: Subscription | undefined;
-  private readonly unanswered = new Set<Deferred>();
+  /** The send() calls not yet answered, as a linked list: a pipeline failure answers them all. */
+  private unanswered: Deferred | null = null;
   private readonly pipelineFactory: PipelineFactory | undefined;
   private readonly transactionFactory: TransactionFactory | undefined;
   /** Topic names send() has checked already. */
@@ -128,20 +145,16 @@ export class Producer {
     if (this.transactions) {
       return Promise.reject(outsideTransaction(this.transactions.transactionalId));
     }
-    return new Promise((resolve, reject) => {
-      const isObject = record !== null && typeof record === 'object';
-      const deferred: Deferred = { resolve: resolve as Deferred['resolve'], reject, passthrough: isObject ? record.passthrough : undefined };
-      // The deferred rides as the passthrough, so the record's result finds its promise.
-      const carried = isObject ? { ...record, passthrough: deferred } : (record as ProducerRecord<K, V, Deferred>);
-      const outgoing = serializeRecord(carried, serializers.key ?? (RAW as Serializer<K>), serializers.value ?? (RAW as Serializer<V>), this.now, this.legalTopics, this.config.instrumentation.headerInjector);
-      if (outgoing.error) {
-        reject(outgoing.error);
-        return;
-      }
-      const input = this.ensureSendPipeline();
-      this.unanswered.add(deferred);
-      input.next(outgoing);
-    });
+    // The record is not copied: its promise rides as the passthrough, the caller's in the promise.
+    const deferred = new Deferred(record !== null && typeof record === 'object' ? record.passthrough : undefined);
+    const outgoing = serializeRecord<K, V, unknown>(record, serializers.key ?? (RAW as Serializer<K>), serializers.value ?? (RAW as Serializer<V>), this.now, this.legalTopics, this.config.instrumentation.headerInjector, deferred);
+    if (outgoing.error) return Promise.reject(outgoing.error);
+    const input = this.ensureSendPipeline();
+    deferred.next = this.unanswered;
+    if (this.unanswered !== null) this.unanswered.prev = deferred;
+    this.unanswered = deferred;
+    input.next(outgoing as OutgoingRecord<Deferred>);
+    return deferred.promise as Promise<RecordMetadata<P>>;
   }
 
   /**
@@ -228,21 +241,37 @@ export class Producer {
     const input = new Subject<OutgoingRecord<Deferred>>();
     this.sendInput = input;
     this.sendPipeline = this.pipelineFactory!(this, input).subscribe({
-      next: (r) => {
-        const d = (r.ok ? r.metadata.passthrough : r.record.passthrough) as Deferred;
-        this.unanswered.delete(d);
-        if (r.ok) d.resolve({ ...r.metadata, passthrough: d.passthrough });
-        else d.reject(r.error);
+      next: (item) => {
+        if (!isBatch(item)) {
+          this.answer(item.passthrough!).reject(item.error!);
+          return;
+        }
+        const deferreds = item.passthroughs!;
+        for (let i = 0; i < item.recordCount; i++) {
+          const d = this.answer(deferreds[i]!);
+          if (item.error) d.reject(item.recordError(i)!);
+          else d.resolve(item.metadata(i, d.passthrough));
+        }
       },
       // Each record is answered on its own, fatal errors included; only a failure of the pipeline
       // itself ends it: it answers every waiting send(), and the next send() builds a new one.
       error: (e: Error) => {
         this.sendInput = undefined;
-        for (const d of this.unanswered) d.reject(e);
-        this.unanswered.clear();
+        for (let d = this.unanswered; d !== null; d = d.next) d.reject(e);
+        this.unanswered = null;
       },
     });
     return input;
+  }
+
+  /** Takes a send() call off the list of unanswered ones, to answer it. */
+  private answer(d: Deferred): Deferred {
+    if (d.prev !== null) d.prev.next = d.next;
+    else this.unanswered = d.next;
+    if (d.next !== null) d.next.prev = d.prev;
+    d.prev = null;
+    d.next = null;
+    return d;
   }
 }
 
