@@ -252,6 +252,8 @@ async function runKafkarx(spec: RunSpec, values: Buffer[]): Promise<Measured | S
     brokers: [spec.bootstrap], clientId: 'kafkarx-bench', acks: spec.acks, compression: spec.codec,
     ...(spec.idempotent === undefined ? {} : { idempotent: spec.idempotent }),
     ...(spec.transactionSize ? { transactionalId: `kafkarx-bench-${process.pid}` } : {}),
+    // range() cannot wait for room: its records may hold 2 × bufferMemory, then are refused (README).
+    ...(spec.source === 'range' ? { bufferMemory: 64 * 1024 * 1024 } : {}),
   });
   try {
     if (spec.transactionSize) {
