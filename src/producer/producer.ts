@@ -5,6 +5,7 @@ import { Cluster } from '../cluster/cluster.ts';
 import { RecordBatchBuilderPool } from '../record/batch-builder.ts';
 import { resolveConfig, type ProducerConfig, type ResolvedConfig } from './config.ts';
 import { outsideTransaction, ProducerClosedError, ProducerTimeoutError } from './errors.ts';
+import { coarseClock } from './clock.ts';
 import { Flights } from './flights.ts';
 import { MemoryBudget } from './memory.ts';
 import { serializeRecord } from './outgoing.ts';
@@ -86,7 +87,7 @@ export class Producer {
     this.pipelineFactory = pipelineFactory;
     this.transactionFactory = transactionFactory;
     const scheduler = this.config.scheduler;
-    this.now = scheduler ? () => scheduler.now() : Date.now;
+    this.now = scheduler ? () => scheduler.now() : coarseClock();
     // Eagerly, so an older producer with the same transactionalId is fenced at once; a failure is
     // kept for ready() and the first transaction.
     this.transactions?.initialize().catch(() => undefined);
