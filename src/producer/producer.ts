@@ -2,7 +2,7 @@ import { asyncScheduler, interval, map, Subject, takeUntil, type Observable, typ
 import type { MetricsSnapshot } from '../observe/metrics.ts';
 import type { Transaction } from '../../operators/transaction.ts';
 import { Cluster } from '../cluster/cluster.ts';
-import { RecordBatchBuilderPool } from '../record/batch-builder.ts';
+import { BUILDER_SLACK, RecordBatchBuilderPool } from '../record/batch-builder.ts';
 import { resolveConfig, type ProducerConfig, type ResolvedConfig } from './config.ts';
 import { outsideTransaction, ProducerClosedError, ProducerTimeoutError } from './errors.ts';
 import { coarseClock } from './clock.ts';
@@ -79,7 +79,9 @@ export class Producer {
     this.config = resolveConfig(config);
     this.cluster = new Cluster(this.config);
     this.memory = new MemoryBudget(this.config.bufferMemory);
-    this.builders = new RecordBatchBuilderPool(this.config.batchBytes);
+    // As Java's BufferPool: idle batch buffers are kept, up to bufferMemory of them, so steady
+    // producing reuses its buffers instead of leaving them to the garbage collector.
+    this.builders = new RecordBatchBuilderPool(this.config.batchBytes + BUILDER_SLACK, Math.max(1, Math.floor(this.config.bufferMemory / this.config.batchBytes)));
     const id = this.config.transactionalId;
     this.transactions = id === null ? undefined : new TransactionManager(id, this.cluster, this.config);
     this.sender = new Sender(this.cluster, this.config, this.memory, this.builders, this.config.scheduler, this.transactions);
