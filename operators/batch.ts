@@ -3,7 +3,7 @@ import { ProducerBatch, type BatchOrFailure } from '../src/producer/batch.ts';
 import { internals } from '../src/producer/internals.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import type { OutgoingRecord } from '../src/producer/record.ts';
-import { forward, operate } from './internal/operate.ts';
+import { stageOperator, type StageFactory } from './internal/stage.ts';
 
 export interface BatchOptions {
   /** Close a partition's batch once it holds this many bytes. Default: the producer's `batchBytes`. */
@@ -30,15 +30,21 @@ interface Open<P> {
  * partition still waits in the sender (a leader down, a retry backoff, the in-flight limit), a
  * lingered batch stays open and keeps filling until it is full or the partition frees up, so an
  * outage leaves a few full batches behind instead of thousands of tiny ones. Records that failed
- * earlier pass straight through.
+ * earlier pass straight through. A batch keeps its records as given, for the results of a batch
+ * that fails; `keepSources` false drops them (toKafka does when its error mode reports no records).
  */
-export function batch<P>(producer: Producer, options: BatchOptions = {}): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
+export function batch<P>(producer: Producer, options: BatchOptions = {}, keepSources = true): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
+  return stageOperator(batchStage<P>(producer, options, keepSources));
+}
+
+/** The batch operator as a stage (see Stage). */
+export function batchStage<P>(producer: Producer, options: BatchOptions = {}, keepSources = true): StageFactory<OutgoingRecord<P>, BatchOrFailure<P>> {
   const p = internals(producer);
   const batchBytes = options.batchBytes ?? p.config.batchBytes;
   const lingerMs = options.lingerMs ?? p.config.lingerMs;
   const scheduler = options.scheduler ?? p.config.scheduler ?? asyncScheduler;
   const sender = p.sender;
-  return operate((source, subscriber) => {
+  return (subscriber) => {
     // topic -> partition -> open batch; two lookups beat building a "topic-partition" key per record.
     const open = new Map<string, Array<Open<P> | undefined>>();
     // Batches past their linger whose partition cannot take them yet.
@@ -56,7 +62,7 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}): Operat
     };
 
     const start = (record: OutgoingRecord<P>, partitions: Array<Open<P> | undefined>): Open<P> => {
-      const entry: Open<P> = { batch: new ProducerBatch<P>(record.topic, record.partition, p.builders.acquire(), scheduler.now()), linger: undefined };
+      const entry: Open<P> = { batch: new ProducerBatch<P>(record.topic, record.partition, p.builders.acquire(), scheduler.now(), keepSources), linger: undefined };
       partitions[record.partition] = entry;
       // While flush() or close() waits, a batch started late may go at once.
       entry.linger = scheduler.schedule(() => lingered(entry), p.flushing ? 0 : lingerMs);
@@ -84,7 +90,7 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}): Operat
     // producer.flush() sends open batches now instead of at their linger time.
     const unregister = p.registerFlusher(emitAll);
 
-    const subscription = source.subscribe(forward(subscriber, (record: OutgoingRecord<P>) => {
+    const next = (record: OutgoingRecord<P>) => {
       if (record.error) {
         subscriber.next(record);
         return;
@@ -102,20 +108,14 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}): Operat
         entry = start(record, partitions);
         entry.batch.builder.append(record.timestamp, record.key, record.value, record.headers);
       }
-      entry.batch.records.push(record);
-      entry.batch.reservedBytes += record.reserved;
-      if (record.size > entry.batch.largestRecord) entry.batch.largestRecord = record.size;
+      entry.batch.add(record);
       if (entry.batch.builder.isFull(batchBytes)) emit(entry);
-    }, () => {
-      emitAll();
-      subscriber.complete();
-    }));
+    };
 
-    return () => {
+    const teardown = () => {
       unregister();
       stopListening?.();
       held.clear();
-      subscription.unsubscribe();
       // Batches never handed on die here: give back their memory and buffers.
       for (const partitions of open.values()) {
         for (const entry of partitions) {
@@ -127,5 +127,14 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}): Operat
       }
       open.clear();
     };
-  });
+
+    return {
+      next,
+      complete: () => {
+        emitAll();
+        subscriber.complete();
+      },
+      teardown,
+    };
+  };
 }

@@ -1,12 +1,12 @@
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import { InvalidRecordError } from '../src/producer/errors.ts';
-import { internals } from '../src/producer/internals.ts';
 import { PartitionChooser, type PartitionerFn, type PartitionerName, type PartitionLoad } from '../src/producer/partitioners.ts';
+import { internals } from '../src/producer/internals.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import { Fifo } from '../src/producer/fifo.ts';
 import type { OutgoingRecord } from '../src/producer/record.ts';
 import { UnknownPartitionError, type TopicInfo } from '../src/cluster/metadata.ts';
-import { forward, operate } from './internal/operate.ts';
+import { stageOperator, type StageFactory } from './internal/stage.ts';
 
 export interface PartitionOptions {
   /** Overrides the producer's partitioner for this stream. */
@@ -21,9 +21,14 @@ export interface PartitionOptions {
  * the broker allows) behind earlier records of the same topic, so per-partition order holds.
  */
 export function partition<P>(producer: Producer, options: PartitionOptions = {}): MonoTypeOperatorFunction<OutgoingRecord<P>> {
+  return stageOperator(partitionStage<P>(producer, options));
+}
+
+/** The partition operator as a stage (see Stage). */
+export function partitionStage<P>(producer: Producer, options: PartitionOptions = {}): StageFactory<OutgoingRecord<P>, OutgoingRecord<P>> {
   const p = internals(producer);
   const partitioner = options.partitioner ?? p.config.partitioner;
-  return operate((source, subscriber) => {
+  return (subscriber) => {
     const { partitionerAdaptive, partitionerAvailabilityTimeoutMs } = p.config;
     const load: PartitionLoad | undefined = partitionerAdaptive
       ? (topic, available) => p.sender.partitionLoad(topic, available, partitionerAvailabilityTimeoutMs)
@@ -111,7 +116,7 @@ export function partition<P>(producer: Producer, options: PartitionOptions = {})
       );
     };
 
-    const subscription = source.subscribe(forward(subscriber, (record: OutgoingRecord<P>) => {
+    const next = (record: OutgoingRecord<P>) => {
       if (record.error) {
         subscriber.next(record);
         return;
@@ -127,16 +132,19 @@ export function partition<P>(producer: Producer, options: PartitionOptions = {})
       fifo.push(record);
       waiting.set(record.topic, fifo);
       awaitTopic(record.topic, record);
-    }, () => {
-      sourceDone = true;
-      if (waiting.size === 0) subscriber.complete();
-    }));
-
-    return () => {
-      closed = true;
-      subscription.unsubscribe();
-      for (const queue of waiting.values()) for (const r of queue) p.memory.release(r.reserved);
-      waiting.clear();
     };
-  });
+
+    return {
+      next,
+      complete: () => {
+        sourceDone = true;
+        if (waiting.size === 0) subscriber.complete();
+      },
+      teardown: () => {
+        closed = true;
+        for (const queue of waiting.values()) for (const r of queue) p.memory.release(r.reserved);
+        waiting.clear();
+      },
+    };
+  };
 }

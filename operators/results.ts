@@ -17,7 +17,8 @@ export function results<P, R = ProducerRecord<unknown, unknown, P>>(): OperatorF
 
 /**
  * One RecordMetadata per acknowledged record, without a result wrapper; each failed record goes
- * to `onFailure` instead (the default error mode of toKafka decides what that means).
+ * to `onFailure` instead (the default error mode of toKafka decides what that means), with the
+ * record as given (undefined when the batch stage was told not to keep it).
  */
 export function recordMetadata<P, R = unknown>(onFailure: (error: Error, record: R) => void): OperatorFunction<BatchOrFailure<P>, RecordMetadata<P>> {
   return operate((source, subscriber) =>
@@ -32,24 +33,12 @@ function eachResult<P, R>(item: BatchOrFailure<P>, ok: (metadata: RecordMetadata
     failed(item.error!, item.source as R);
     return;
   }
-  const { records, error, topic, partition, baseOffset, logAppendTime } = item;
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i];
-    if (error) {
-      // A record the broker named as the reason its batch failed has its own error.
-      failed(r.error ?? error, r.source as R);
-      continue;
-    }
-    // `passthrough` is set only when the record had one: a record without reads it as undefined.
-    const metadata = {
-      topic,
-      partition,
-      offset: baseOffset < 0 ? -1 : baseOffset + i,
-      timestamp: logAppendTime >= 0 ? logAppendTime : r.timestamp,
-      serializedKeySize: r.key === null ? -1 : r.key.length,
-      serializedValueSize: r.value === null ? -1 : r.value.length,
-    } as RecordMetadata<P>;
-    if (r.passthrough !== undefined) metadata.passthrough = r.passthrough;
-    ok(metadata);
+  const { recordCount, error, sources } = item;
+  if (error) {
+    // A record the broker named as the reason its batch failed has its own error.
+    for (let i = 0; i < recordCount; i++) failed(item.recordError(i)!, (sources === null ? undefined : sources[i]) as R);
+    return;
   }
+  const passthroughs = item.passthroughs;
+  for (let i = 0; i < recordCount; i++) ok(item.metadata(i, passthroughs === null ? undefined : passthroughs[i]));
 }

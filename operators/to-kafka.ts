@@ -1,4 +1,4 @@
-import { catchError, defer, EMPTY, Observable, Subject, takeUntil, tap, throwError, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { defer, Observable, throwError, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { isBatch, type BatchOrFailure } from '../src/producer/batch.ts';
 import { isFatal, outsideTransaction, ProducerClosedError } from '../src/producer/errors.ts';
 import type { Flight } from '../src/producer/flights.ts';
@@ -6,15 +6,16 @@ import { internals } from '../src/producer/internals.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import type { OutgoingRecord, PassthroughOf, ProducerRecord, RecordMetadata, RecordResult } from '../src/producer/record.ts';
 import type { RawValue } from '../src/producer/serializers.ts';
-import { batch, type BatchOptions } from './batch.ts';
+import { batchStage, type BatchOptions } from './batch.ts';
 import { compress, type CompressOptions } from './compress.ts';
 import { InputOrder } from './internal/input-order.ts';
-import { forward, operate } from './internal/operate.ts';
-import { partition, type PartitionOptions } from './partition.ts';
-import { reserve } from './reserve.ts';
+import { forward, OperatorSubscriber } from './internal/operate.ts';
+import { chain, stageOperator, type StageFactory } from './internal/stage.ts';
+import { partitionStage, type PartitionOptions } from './partition.ts';
+import { reserveStage } from './reserve.ts';
 import { recordMetadata, results } from './results.ts';
 import { send } from './send.ts';
-import { serialize, type SerializeOptions } from './serialize.ts';
+import { serializeStage, type SerializeOptions } from './serialize.ts';
 
 export interface ToKafkaOptions<K, V> extends SerializeOptions<K, V>, PartitionOptions, Omit<BatchOptions, 'scheduler'>, CompressOptions {
   /**
@@ -29,9 +30,10 @@ export interface ToKafkaOptions<K, V> extends SerializeOptions<K, V>, PartitionO
    * partition's results come in its records' order (with idempotence or one request in flight),
    * and results of different partitions in the order they are answered (a record refused before
    * batching, at once). Ordered, a result waits for every earlier record's; the records it waits
-   * behind are in flight, so what waits is bounded by `bufferMemory`, in which held records stay
-   * counted until their result is emitted. In the 'error' mode, the error that ends the stream is
-   * then that of the first failed record in input order. Fatal errors still end the stream at once.
+   * behind are in flight, so what waits is bounded by `bufferMemory`, in which held records' key
+   * and value bytes stay counted until their result is emitted. In the 'error' mode, the error
+   * that ends the stream is then that of the first failed record in input order. Fatal errors
+   * still end the stream at once.
    */
   ordered?: boolean;
   /** For the time-based stages (linger, buffer wait); default: the producer's `scheduler`, else real time. */
@@ -66,28 +68,40 @@ export function toKafka<K, V, P>(producer: Producer, options: ToKafkaOptions<K, 
 export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOptions<K, V>): OperatorFunction<ProducerRecord<K, V, P>, RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>> {
   const p = internals(producer);
   if (!options.scheduler && p.config.scheduler) options = { ...options, scheduler: p.config.scheduler };
-  const serialized = serialize<K, V, P>({ ...options, now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined), inject: p.config.instrumentation.headerInjector });
-  const stages = sendStages<P>(producer, options);
+  const serialized = serializeStage<K, V, P>({ ...options, now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined), inject: p.config.instrumentation.headerInjector });
   const resultsMode = options.errorMode === 'results';
+  // Only the results mode reports failed records as given, and `ordered` tells records apart by
+  // them: otherwise the batches keep none.
+  const stages = sendStages<P, ProducerRecord<K, V, P>>(producer, options, resultsMode || options.ordered === true, serialized);
   return (source) => defer(() => {
-    if (producer.closed) return throwError(() => new ProducerClosedError());
-    // What ends the stream once every accepted record is answered; stops reading the source.
-    const stop = new Subject<void>();
+    if (p.closed) return throwError(() => new ProducerClosedError());
+    // What ends the stream once every accepted record is answered: it stops reading the source.
     let ending: Error | undefined;
+    let stopInput: (() => void) | undefined;
     const end = (error: Error) => {
       if (ending) return;
       ending = error;
-      stop.next();
+      stopInput?.();
     };
     let sourceDone = false;
-    const input = source.pipe(
-      catchError((e: Error) => {
-        end(e);
-        return EMPTY;
-      }),
-      tap({ complete: () => (sourceDone = true) }),
-      takeUntil(stop),
-    );
+    // The source, read until it ends or `end` stops it; its error ends the stream after the
+    // records already accepted are answered.
+    const input = new Observable<ProducerRecord<K, V, P>>((inner) => {
+      const reader = new OperatorSubscriber(inner, (record: ProducerRecord<K, V, P>) => inner.next(record), () => {
+        sourceDone = true;
+        inner.complete();
+      }, (e) => {
+        end(e as Error);
+        inner.complete();
+      });
+      // Set before subscribing: a synchronous source may fail a record while it is being read.
+      stopInput = () => {
+        reader.unsubscribe();
+        inner.complete();
+      };
+      source.subscribe(reader);
+      return reader;
+    });
     return new Observable<RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>>((subscriber) => {
       // close() ends a stream that may still read; one whose source is done just finishes.
       const unregister = p.registerEnder((e) => {
@@ -96,7 +110,7 @@ export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOption
       subscriber.add(unregister);
       const complete = () => (ending ? subscriber.error(ending) : subscriber.complete());
       const order = options.ordered ? new InputOrder<P>(p.memory) : undefined;
-      const batches = order ? input.pipe(serialized, order.track(), stages) : input.pipe(serialized, stages);
+      const batches = order ? input.pipe(order.track(), stages) : input.pipe(stages);
       if (resultsMode) {
         return batches.pipe(order ? order.results<ProducerRecord<K, V, P>>() : results<P, ProducerRecord<K, V, P>>()).subscribe(forward(subscriber, (r: RecordResult<P, ProducerRecord<K, V, P>>) => {
           if (!r.ok && r.error instanceof ProducerClosedError) {
@@ -129,42 +143,36 @@ export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOption
  * serialized by the same function before they come in): each record is counted as accepted (or
  * refused with ProducerClosedError once the producer is closing), reserved, partitioned, batched,
  * compressed and sent; each record of what comes out is counted as answered, so `flush()` and
- * `close()` know when every accepted record has its result.
+ * `close()` know when every accepted record has its result. The per-record stages are chained
+ * without RxJS between them (`first`, when given, ahead of them: toKafka's serialize).
  */
-export function sendStages<P>(producer: Producer, options: Omit<ToKafkaOptions<never, never>, 'key' | 'value' | 'now' | 'errorMode'>): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
-  return (source) => source.pipe(
-    inFlight<P>(producer, (accepted) => accepted.pipe(
-      reserve<P>(producer, options.scheduler),
-      partition<P>(producer, options),
-      batch<P>(producer, options),
-      compress<P>(producer, options),
-      send<P>(producer),
-    )),
-  );
-}
-
-/** Counts records into the producer's flights on the way in, and out again with their results. */
-function inFlight<P>(producer: Producer, stages: OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>>): OperatorFunction<OutgoingRecord<P>, BatchOrFailure<P>> {
+export function sendStages<P, T = OutgoingRecord<P>>(producer: Producer, options: Omit<ToKafkaOptions<never, never>, 'key' | 'value' | 'now' | 'errorMode'>, keepSources = true, first?: StageFactory<T, OutgoingRecord<P>>): OperatorFunction<T, BatchOrFailure<P>> {
   const p = internals(producer);
-  return operate((source, subscriber) => {
+  return (source) => new Observable<BatchOrFailure<P>>((subscriber) => {
     let flight: Flight | undefined;
     // The flights of older flush generations with records still unanswered, withdrawn at the end.
     const flights: Flight[] = [];
-    const accepted = new Observable<OutgoingRecord<P>>((inner) => source.subscribe(forward(inner, (record: OutgoingRecord<P>) => {
-      if (producer.closed && !record.error) record.error = new ProducerClosedError();
-      const joined = p.flights.join(flight);
-      if (joined !== flight) {
-        flight = joined;
-        for (let i = flights.length - 1; i >= 0; i--) if (flights[i].unanswered === 0) flights.splice(i, 1);
-        flights.push(joined);
-      }
-      joined.unanswered++;
-      record.flight = joined;
-      inner.next(record);
-    }, () => inner.complete())));
-    const subscription = stages(accepted).subscribe(forward(subscriber, (item: BatchOrFailure<P>) => {
+    const accept: StageFactory<OutgoingRecord<P>, OutgoingRecord<P>> = (sink) => ({
+      next: (record) => {
+        if (p.closed && !record.error) record.error = new ProducerClosedError();
+        const joined = p.flights.join(flight);
+        if (joined !== flight) {
+          flight = joined;
+          for (let i = flights.length - 1; i >= 0; i--) if (flights[i].unanswered === 0) flights.splice(i, 1);
+          flights.push(joined);
+        }
+        joined.unanswered++;
+        record.flight = joined;
+        sink.next(record);
+      },
+      complete: () => sink.complete(),
+      teardown: () => undefined,
+    });
+    const perRecord = chain(accept, chain(reserveStage<P>(producer, options.scheduler), chain(partitionStage<P>(producer, options), batchStage<P>(producer, options, keepSources))));
+    const stages = first ? chain(first, perRecord) : (perRecord as unknown as StageFactory<T, BatchOrFailure<P>>);
+    const subscription = source.pipe(stageOperator(stages), compress<P>(producer, options), send<P>(producer)).subscribe(forward(subscriber, (item: BatchOrFailure<P>) => {
       if (!isBatch(item)) answered(item);
-      else for (const r of item.records) answered(r);
+      else for (let i = 0; i < item.flights.length; i++) item.flights[i].answered(item.flightCounts[i]);
       subscriber.next(item);
     }));
     return () => {

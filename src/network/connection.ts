@@ -65,6 +65,9 @@ export interface Request<T> {
  */
 export const MAX_RESPONSE_BYTES = 100 * 1024 * 1024;
 
+/** Byte arrays this large or larger are written as they are rather than copied into the request. */
+const BY_REFERENCE = 4096;
+
 /** A response carries at least its correlation id. */
 const MIN_RESPONSE_BYTES = 4;
 
@@ -104,7 +107,8 @@ export class Connection {
   private readonly socket: Socket;
   private readonly opts: ConnectionOptions;
   private readonly clock: Clock;
-  private readonly writer = new Writer(64 * 1024);
+  // Record batches (the only large byte arrays a producer sends) go to the socket as they are.
+  private readonly writer = new Writer(64 * 1024, BY_REFERENCE);
   private readonly inFlight: Pending[] = [];
   private readonly queue: Queued[] = [];
   private nextCorrelationId = 0;
@@ -298,11 +302,12 @@ export class Connection {
       reject(e as Error);
       return;
     }
-    w.patchInt32(sizeAt, w.length - 4);
-    const frame = w.detach();
-    this.opts.observer?.written(frame.length);
+    const frameLength = w.length;
+    w.patchInt32(sizeAt, frameLength - 4);
+    const frame = w.detachPieces();
+    this.opts.observer?.written(frameLength);
     if (!request.decode) {
-      this.socket.write(frame, (e) => (e ? reject(networkError(`writing ${request.name} to ${this.address} failed: ${e.message}`)) : resolve(undefined)));
+      this.send(frame, (e) => (e ? reject(networkError(`writing ${request.name} to ${this.address} failed: ${e.message}`)) : resolve(undefined)));
       return;
     }
     const pending: Pending = {
@@ -317,7 +322,19 @@ export class Connection {
         `${request.name} to ${this.address} got no answer within ${this.opts.requestTimeoutMs} ms`))), this.opts.requestTimeoutMs),
     };
     this.inFlight.push(pending);
-    this.socket.write(frame);
+    this.send(frame);
+  }
+
+  /** Writes a frame's pieces in one go (a corked socket writes them with one writev). */
+  private send(pieces: Uint8Array[], done?: (e?: Error | null) => void): void {
+    if (pieces.length === 1) {
+      this.socket.write(pieces[0], done);
+      return;
+    }
+    this.socket.cork();
+    for (let i = 0; i < pieces.length - 1; i++) this.socket.write(pieces[i]);
+    this.socket.write(pieces[pieces.length - 1], done);
+    this.socket.uncork();
   }
 
   /** Writes waiting requests while the in-flight limit and the broker's throttle allow. */

@@ -160,9 +160,9 @@ export class Instrumentation {
 
   /** A batch failed retriably and goes again after its backoff. */
   retried(b: ProducerBatch, error: Error): void {
-    this.metrics.retried(b.topic, b.records.length, Date.now());
-    this.log.write('debug', `retrying a batch of ${b.records.length} record(s) for ${b.topic}-${b.partition} after ${error.name}`, {
-      clientId: this.clientId, topic: b.topic, partition: b.partition, attempt: b.attempts, records: b.records.length, ...errorFields(error),
+    this.metrics.retried(b.topic, b.recordCount, Date.now());
+    this.log.write('debug', `retrying a batch of ${b.recordCount} record(s) for ${b.topic}-${b.partition} after ${error.name}`, {
+      clientId: this.clientId, topic: b.topic, partition: b.partition, attempt: b.attempts, records: b.recordCount, ...errorFields(error),
     });
   }
 
@@ -170,14 +170,14 @@ export class Instrumentation {
   settled(b: ProducerBatch): void {
     const error = b.error;
     if (error) {
-      this.metrics.failed(b.topic, b.records.length, Date.now());
-      this.log.write(failureLevel(error, b.attempts), `${b.records.length} record(s) for ${b.topic}-${b.partition} failed after ${b.attempts} attempt(s): ${error.message}`, {
-        clientId: this.clientId, topic: b.topic, partition: b.partition, attempt: b.attempts, records: b.records.length, ...errorFields(error),
+      this.metrics.failed(b.topic, b.recordCount, Date.now());
+      this.log.write(failureLevel(error, b.attempts), `${b.recordCount} record(s) for ${b.topic}-${b.partition} failed after ${b.attempts} attempt(s): ${error.message}`, {
+        clientId: this.clientId, topic: b.topic, partition: b.partition, attempt: b.attempts, records: b.recordCount, ...errorFields(error),
       });
     }
     if (batchChannel.hasSubscribers) {
       batchChannel.publish({
-        clientId: this.clientId, topic: b.topic, partition: b.partition, recordCount: b.records.length, sizeInBytes: b.builder.sizeInBytes,
+        clientId: this.clientId, topic: b.topic, partition: b.partition, recordCount: b.recordCount, sizeInBytes: b.builder.sizeInBytes,
         baseOffset: error ? -1 : b.baseOffset, attempts: b.attempts, createdAt: b.createdAt, error,
       });
     }
@@ -216,7 +216,7 @@ class TrafficObserver implements ConnectionObserver {
 
 function requestMessage(clientId: string, nodeId: number, address: string, batches: readonly ProducerBatch[]): RequestMessage {
   let records = 0;
-  for (const b of batches) records += b.records.length;
+  for (const b of batches) records += b.recordCount;
   return { clientId, api: 'Produce', nodeId, address, batches: batches.length, records };
 }
 

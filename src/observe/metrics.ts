@@ -116,7 +116,7 @@ export class ProducerMetrics {
   produced(batches: readonly ProducerBatch[], now: number): void {
     let records = 0;
     for (const b of batches) {
-      const count = b.records.length;
+      const count = b.recordCount;
       records += count;
       const size = b.builder.sizeInBytes;
       const uncompressed = b.builder.uncompressedSizeInBytes;

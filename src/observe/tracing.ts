@@ -83,7 +83,7 @@ export class Tracing {
       'messaging.operation.name': 'send',
       'messaging.destination.name': b.topic,
       'messaging.destination.partition.id': String(b.partition),
-      'messaging.batch.message_count': b.records.length,
+      'messaging.batch.message_count': b.recordCount,
       'messaging.client.id': this.clientId,
     };
     if (!b.error && b.baseOffset >= 0) attributes['messaging.kafka.offset'] = b.baseOffset;
@@ -120,14 +120,10 @@ export class Tracing {
 /** The contexts the batch's records carry (see `inject`), as span links. */
 function recordLinks(b: ProducerBatch): OtelLink[] {
   const links: OtelLink[] = [];
-  for (const r of b.records) {
+  for (const value of b.traceparents ?? []) {
     if (links.length >= MAX_LINKS) break;
-    for (const h of r.headers) {
-      if (h.key !== 'traceparent' || h.value === null) continue;
-      const m = TRACEPARENT.exec(Buffer.from(h.value).toString('latin1'));
-      if (m) links.push({ context: { traceId: m[1], spanId: m[2], traceFlags: parseInt(m[3], 16), isRemote: false } });
-      break;
-    }
+    const m = TRACEPARENT.exec(Buffer.from(value).toString('latin1'));
+    if (m) links.push({ context: { traceId: m[1], spanId: m[2], traceFlags: parseInt(m[3], 16), isRemote: false } });
   }
   return links;
 }

@@ -55,9 +55,11 @@ export class RecordTooLargeError extends KafkaError {
 export class BufferExhaustedError extends KafkaError {
   override name = 'BufferExhaustedError';
 
-  constructor(ref: RecordRef, bufferMemory: number, maxBlockMs: number) {
-    super(ErrorCode.REQUEST_TIMED_OUT,
-      `no room for a record for topic ${JSON.stringify(ref.topic)} within maxBlockMs (${maxBlockMs} ms): bufferMemory (${bufferMemory} bytes) is full of records the brokers have not acknowledged`, ref);
+  /** `waitingLimit`: the record was refused at once, as records waiting for room already held that many bytes. */
+  constructor(ref: RecordRef, bufferMemory: number, maxBlockMs: number, waitingLimit?: number) {
+    super(ErrorCode.REQUEST_TIMED_OUT, waitingLimit === undefined
+      ? `no room for a record for topic ${JSON.stringify(ref.topic)} within maxBlockMs (${maxBlockMs} ms): bufferMemory (${bufferMemory} bytes) is full of records the brokers have not acknowledged`
+      : `no room for a record for topic ${JSON.stringify(ref.topic)}: bufferMemory (${bufferMemory} bytes) is full of records the brokers have not acknowledged, and the records waiting for room already hold the most they may (${waitingLimit} bytes, as much as bufferMemory): the source outruns the brokers and cannot be paused (read it with fromPullSource, or slow it down)`, ref);
   }
 }
 

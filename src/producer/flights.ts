@@ -69,8 +69,9 @@ export class Flight {
     this.generation = generation;
   }
 
-  answered(): void {
-    if (--this.unanswered === 0) this.flights.emptied(this);
+  /** `count` of its records were answered. */
+  answered(count = 1): void {
+    if ((this.unanswered -= count) === 0) this.flights.emptied(this);
   }
 
   /** The stream ended or went away: records it left unanswered are no longer waited for. */

@@ -6,6 +6,8 @@
 export class MemoryBudget {
   readonly limit: number;
   private usedBytes = 0;
+  /** Bytes of records waiting in line for room (see tryQueue). */
+  private queuedBytes = 0;
   private readonly waiters: Array<{ bytes: number; grant: () => void; since: bigint }> = [];
   private waitedNs = 0n;
   private readonly roomListeners: Array<() => void> = [];
@@ -29,6 +31,31 @@ export class MemoryBudget {
     let total = this.waitedNs;
     for (const w of this.waiters) total += now - w.since;
     return Number(total);
+  }
+
+  /**
+   * The most bytes records waiting for room may hold, over the budget itself: as much again. A
+   * record may join the line while less than this waits; past it, it is refused.
+   */
+  get waitingLimit(): number {
+    return this.limit;
+  }
+
+  /** Bytes of the records waiting for room. */
+  get queued(): number {
+    return this.queuedBytes;
+  }
+
+  /** Counts a record joining the line for room, unless the line already holds `waitingLimit` bytes. */
+  tryQueue(bytes: number): boolean {
+    if (this.queuedBytes >= this.waitingLimit) return false;
+    this.queuedBytes += bytes;
+    return true;
+  }
+
+  /** A record left the line (admitted, failed or withdrawn). */
+  unqueue(bytes: number): void {
+    this.queuedBytes -= bytes;
   }
 
   /** Takes `bytes` now if they fit and nobody waits ahead; the caller must release them later. */

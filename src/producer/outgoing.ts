@@ -12,9 +12,10 @@ export type HeaderInjector = (topic: string, headers: readonly RecordHeader[]) =
 /**
  * One record checked and turned into bytes, or failed with the error that names what is wrong.
  * The serialize operator and `producer.send()` both use it, so they accept and refuse the same.
- * `legal` caches topic names already checked.
+ * `legal` caches topic names already checked; `passthrough` replaces the record's own (send() carries
+ * its promise there).
  */
-export function serializeRecord<K, V, P>(record: ProducerRecord<K, V, P>, keySerializer: Serializer<K>, valueSerializer: Serializer<V>, now: () => number, legal: Set<string>, inject?: HeaderInjector): OutgoingRecord<P> {
+export function serializeRecord<K, V, P>(record: ProducerRecord<K, V, P>, keySerializer: Serializer<K>, valueSerializer: Serializer<V>, now: () => number, legal: Set<string>, inject?: HeaderInjector, passthrough: P | undefined = record?.passthrough): OutgoingRecord<P> {
   if (record === null || typeof record !== 'object') {
     return OutgoingRecord.failed(record, String(record), new InvalidRecordError(`a record must be an object with topic and value, got ${record === null ? 'null' : typeof record}`));
   }
@@ -62,7 +63,7 @@ export function serializeRecord<K, V, P>(record: ProducerRecord<K, V, P>, keySer
   }
   if (inject) headers = inject(topic, headers);
   const size = recordBatchSizeUpperBound(key, value, headers) - RECORD_BATCH_OVERHEAD;
-  return new OutgoingRecord(topic, partition, key, value, headers, timestamp, record.passthrough, record, size);
+  return new OutgoingRecord(topic, partition, key, value, headers, timestamp, passthrough, record, size);
 }
 
 const NO_HEADERS: readonly RecordHeader[] = [];

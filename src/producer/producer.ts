@@ -3,14 +3,17 @@ import type { MetricsSnapshot } from '../observe/metrics.ts';
 import type { Transaction } from '../../operators/transaction.ts';
 import type { Cancel } from '../clock.ts';
 import { Cluster } from '../cluster/cluster.ts';
-import { RecordBatchBuilderPool } from '../record/batch-builder.ts';
+import { BUILDER_SLACK, RecordBatchBuilderPool } from '../record/batch-builder.ts';
 import { resolveConfig, type ProducerConfig, type ResolvedConfig } from './config.ts';
 import { outsideTransaction, ProducerClosedError, ProducerTimeoutError } from './errors.ts';
+import { coarseClock } from './clock.ts';
+import { Deferred } from './deferred.ts';
 import { Flights } from './flights.ts';
 import { registerInternals, type ProducerInternals } from './internals.ts';
 import { MemoryBudget } from './memory.ts';
 import { serializeRecord } from './outgoing.ts';
-import type { OutgoingRecord, PassthroughOf, ProducerRecord, RecordMetadata, RecordResult } from './record.ts';
+import { isBatch, type BatchOrFailure } from './batch.ts';
+import type { OutgoingRecord, PassthroughOf, ProducerRecord, RecordMetadata } from './record.ts';
 import { Sender } from './sender.ts';
 import { raw, type RawValue, type Serializer } from './serializers.ts';
 import { TransactionManager } from './transactions.ts';
@@ -19,12 +22,11 @@ import { TransactionManager } from './transactions.ts';
  * The stages of `toKafka()` (kafkarx/operators) after serialization, for `send()`; passed in so
  * the producer layer does not depend on the operators above it.
  */
-export type PipelineFactory = (producer: Producer, records: Observable<OutgoingRecord<Deferred>>) => Observable<RecordResult<Deferred>>;
+export type PipelineFactory = (producer: Producer, records: Observable<OutgoingRecord<Deferred>>) => Observable<BatchOrFailure<Deferred>>;
 
 /** The transaction scope of kafkarx/operators, passed in for the same reason as PipelineFactory. */
 export type TransactionFactory = <T>(producer: Producer, body: (tx: Transaction) => ObservableInput<T>) => Observable<T>;
 
-/** A `send()` call waiting for its record's result. */
 /** How `close()` ends the producer. */
 export interface CloseOptions {
   /**
@@ -35,12 +37,6 @@ export interface CloseOptions {
    * closes at once.
    */
   timeoutMs?: number;
-}
-
-export interface Deferred {
-  resolve(meta: RecordMetadata<unknown>): void;
-  reject(error: Error): void;
-  passthrough: unknown;
 }
 
 /**
@@ -136,7 +132,8 @@ class KafkaProducer implements Producer, ProducerInternals {
   private closeDone = false;
   private sendInput: Subject<OutgoingRecord<Deferred>> | undefined;
   private sendPipeline: Subscription | undefined;
-  private readonly unanswered = new Set<Deferred>();
+  /** The send() calls not yet answered, as a linked list: a pipeline failure answers them all. */
+  private unanswered: Deferred | null = null;
   private readonly pipelineFactory: PipelineFactory | undefined;
   private readonly transactionFactory: TransactionFactory | undefined;
   /** Topic names send() has checked already. */
@@ -147,7 +144,9 @@ class KafkaProducer implements Producer, ProducerInternals {
     this.config = resolveConfig(config);
     this.cluster = new Cluster(this.config);
     this.memory = new MemoryBudget(this.config.bufferMemory);
-    this.builders = new RecordBatchBuilderPool(this.config.batchBytes);
+    // As Java's BufferPool: idle batch buffers are kept, up to bufferMemory of them, so steady
+    // producing reuses its buffers instead of leaving them to the garbage collector.
+    this.builders = new RecordBatchBuilderPool(this.config.batchBytes + BUILDER_SLACK, Math.max(1, Math.floor(this.config.bufferMemory / this.config.batchBytes)));
     const id = this.config.transactionalId;
     this.transactions = id === null ? undefined : new TransactionManager(id, this.cluster, this.config);
     this.sender = new Sender(this.cluster, this.config, this.memory, this.builders, this.config.scheduler, this.transactions);
@@ -155,7 +154,7 @@ class KafkaProducer implements Producer, ProducerInternals {
     this.pipelineFactory = pipelineFactory;
     this.transactionFactory = transactionFactory;
     const scheduler = this.config.scheduler;
-    this.now = scheduler ? () => scheduler.now() : Date.now;
+    this.now = scheduler ? () => scheduler.now() : coarseClock();
     // Eagerly, so an older producer with the same transactionalId is fenced at once; a failure is
     // kept for ready() and the first transaction.
     this.transactions?.initialize().catch(() => undefined);
@@ -214,20 +213,16 @@ class KafkaProducer implements Producer, ProducerInternals {
     if (this.transactions) {
       return Promise.reject(outsideTransaction(this.transactions.transactionalId));
     }
-    return new Promise((resolve, reject) => {
-      const isObject = record !== null && typeof record === 'object';
-      const deferred: Deferred = { resolve: resolve as Deferred['resolve'], reject, passthrough: isObject ? record.passthrough : undefined };
-      // The deferred rides as the passthrough, so the record's result finds its promise.
-      const carried = isObject ? { ...record, passthrough: deferred } : (record as ProducerRecord<K, V, Deferred>);
-      const outgoing = serializeRecord(carried, serializers.key ?? (RAW as Serializer<K>), serializers.value ?? (RAW as Serializer<V>), this.now, this.legalTopics, this.config.instrumentation.headerInjector);
-      if (outgoing.error) {
-        reject(outgoing.error);
-        return;
-      }
-      const input = this.ensureSendPipeline();
-      this.unanswered.add(deferred);
-      input.next(outgoing);
-    });
+    // The record is not copied: its promise rides as the passthrough, the caller's in the promise.
+    const deferred = new Deferred(record !== null && typeof record === 'object' ? record.passthrough : undefined);
+    const outgoing = serializeRecord<K, V, unknown>(record, serializers.key ?? (RAW as Serializer<K>), serializers.value ?? (RAW as Serializer<V>), this.now, this.legalTopics, this.config.instrumentation.headerInjector, deferred);
+    if (outgoing.error) return Promise.reject(outgoing.error);
+    const input = this.ensureSendPipeline();
+    deferred.next = this.unanswered;
+    if (this.unanswered !== null) this.unanswered.prev = deferred;
+    this.unanswered = deferred;
+    input.next(outgoing as OutgoingRecord<Deferred>);
+    return deferred.promise as Promise<RecordMetadata<PassthroughOf<R>>>;
   }
 
   /**
@@ -355,21 +350,37 @@ class KafkaProducer implements Producer, ProducerInternals {
     const input = new Subject<OutgoingRecord<Deferred>>();
     this.sendInput = input;
     this.sendPipeline = this.pipelineFactory!(this, input).subscribe({
-      next: (r) => {
-        const d = (r.ok ? r.metadata.passthrough : r.record.passthrough) as Deferred;
-        this.unanswered.delete(d);
-        if (r.ok) d.resolve({ ...r.metadata, passthrough: d.passthrough });
-        else d.reject(r.error);
+      next: (item) => {
+        if (!isBatch(item)) {
+          this.answer(item.passthrough!).reject(item.error!);
+          return;
+        }
+        const deferreds = item.passthroughs!;
+        for (let i = 0; i < item.recordCount; i++) {
+          const d = this.answer(deferreds[i]!);
+          if (item.error) d.reject(item.recordError(i)!);
+          else d.resolve(item.metadata(i, d.passthrough));
+        }
       },
       // Each record is answered on its own, fatal errors included; only a failure of the pipeline
       // itself ends it: it answers every waiting send(), and the next send() builds a new one.
       error: (e: Error) => {
         this.sendInput = undefined;
-        for (const d of this.unanswered) d.reject(e);
-        this.unanswered.clear();
+        for (let d = this.unanswered; d !== null; d = d.next) d.reject(e);
+        this.unanswered = null;
       },
     });
     return input;
+  }
+
+  /** Takes a send() call off the list of unanswered ones, to answer it. */
+  private answer(d: Deferred): Deferred {
+    if (d.prev !== null) d.prev.next = d.next;
+    else this.unanswered = d.next;
+    if (d.next !== null) d.next.prev = d.prev;
+    d.prev = null;
+    d.next = null;
+    return d;
   }
 }
 

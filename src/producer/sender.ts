@@ -9,8 +9,9 @@ import { ApiKey } from '../protocol/messages/index.ts';
 import type { PartitionProduceResponse, ProduceResponse } from '../protocol/messages/produce.ts';
 import { ErrorCode, KafkaError } from '../protocol/errors.ts';
 import { TRANSACTION_V1_MAX_VERSION } from '../protocol/versions.ts';
-import type { RecordBatchBuilderPool } from '../record/batch-builder.ts';
-import { CompressionCodec } from '../record/batch-format.ts';
+import { recordBatchSizeUpperBound, type RecordBatchBuilderPool } from '../record/batch-builder.ts';
+import { CompressionCodec, RECORD_BATCH_OVERHEAD } from '../record/batch-format.ts';
+import { readRecordBatch } from '../record/batch-reader.ts';
 import { ProducerBatch, type BatchOwner } from './batch.ts';
 import type { ResolvedConfig } from './config.ts';
 import { isFatal, ProducerTimeoutError } from './errors.ts';
@@ -84,6 +85,8 @@ export class Sender {
    * `partitionerAvailabilityTimeoutMs`.
    */
   private readonly stalledSince = new Map<number, number>();
+  /** Per broker, where the next request starts walking its ready partitions. */
+  private readonly drainStart = new Map<number, number>();
 
   /** Virtual time in tests; real timers (and setImmediate for draining) otherwise. */
   private readonly clock: Clock;
@@ -304,7 +307,7 @@ export class Sender {
       if (now >= deadline) {
         queue.shift();
         if (queue.length === 0) this.queues.delete(key);
-        this.fail(head, new ProducerTimeoutError(`expiring ${head.records.length} record(s) for ${head.topic}-${head.partition}: ${now - head.createdAt} ms has passed since batch creation (deliveryTimeoutMs ${this.config.deliveryTimeoutMs})`, { topic: head.topic, partition: head.partition }));
+        this.fail(head, new ProducerTimeoutError(`expiring ${head.recordCount} record(s) for ${head.topic}-${head.partition}: ${now - head.createdAt} ms has passed since batch creation (deliveryTimeoutMs ${this.config.deliveryTimeoutMs})`, { topic: head.topic, partition: head.partition }));
         nextWakeup = now;
         continue;
       }
@@ -353,14 +356,23 @@ export class Sender {
     }
     // As many requests as the connection may have in flight, each with at most one batch per
     // partition (the broker appends a partition's batches in request order).
+    // Each request starts walking the partitions where the last one ran out of room (Java's
+    // drainIndex), so a partition late in the list is not starved when requests fill early.
+    let start = (this.drainStart.get(nodeId) ?? 0) % queues.length;
     while (conn.connection.pending < this.config.maxInFlight) {
       const batches: ProducerBatch[] = [];
       let size = 0;
-      for (const queue of queues) {
+      let skipped = -1;
+      for (let n = 0; n < queues.length; n++) {
+        const i = start + n < queues.length ? start + n : start + n - queues.length;
+        const queue = queues[i];
         const head = queue.peek();
         if (!head || head.retryAt > now) continue;
         const bytes = head.builder.sizeInBytes;
-        if (batches.length > 0 && size + bytes > this.config.maxRequestSize) continue;
+        if (batches.length > 0 && size + bytes > this.config.maxRequestSize) {
+          if (skipped === -1) skipped = i;
+          continue;
+        }
         // As Java: zstd batches need Produce v7 (Kafka 2.1); refuse them before a sequence is spent.
         if (head.builder.compression === CompressionCodec.ZSTD && conn.version(Apis.produce) < 7) {
           queue.shift();
@@ -388,9 +400,11 @@ export class Sender {
         size += bytes;
       }
       if (batches.length === 0) break;
+      if (skipped !== -1) start = skipped;
       this.stalledSince.set(nodeId, now);
       this.produce(conn, batches);
     }
+    this.drainStart.set(nodeId, start);
   }
 
   private connect(nodeId: number, queues: Fifo<ProducerBatch>[]): void {
@@ -575,7 +589,7 @@ export class Sender {
         // A forced close (see close()): nothing is retried or split any more.
         this.fail(b, this.closedWith);
         continue;
-      } else if (o.errorCode === ErrorCode.MESSAGE_TOO_LARGE && b.records.length > 1) {
+      } else if (o.errorCode === ErrorCode.MESSAGE_TOO_LARGE && b.recordCount > 1) {
         this.split(b);
         continue;
       } else {
@@ -607,16 +621,22 @@ export class Sender {
    */
   private split(b: ProducerBatch): void {
     const codec = b.builder.compression === CompressionCodec.NONE ? undefined : codecFor(b.builder.compression);
-    const half = Math.ceil(b.records.length / 2);
-    const parts = [[0, half], [half, b.records.length]].map(([from, to], i) => {
-      const part = new ProducerBatch(b.topic, b.partition, this.builders.acquire(), b.createdAt);
+    // The batch keeps no records, only their bytes: read them back (a rare path).
+    const decoded = readRecordBatch(b.builder.bytes(), 0, { decompress: (id, data) => codecFor(id).decompress(data) })!.records;
+    const half = Math.ceil(b.recordCount / 2);
+    let reservedLeft = b.reservedBytes;
+    const parts = [[0, half], [half, b.recordCount]].map(([from, to], i) => {
+      let reserved = 0;
+      const builder = this.builders.acquire();
       for (let r = from; r < to; r++) {
-        const record = b.records[r];
-        part.builder.append(record.timestamp, record.key, record.value, record.headers);
-        part.records.push(record);
-        part.reservedBytes += record.reserved;
-        if (record.size > part.largestRecord) part.largestRecord = record.size;
+        const { timestamp, key, value, headers } = decoded[r];
+        builder.append(timestamp, key, value, headers);
+        reserved += recordBatchSizeUpperBound(key, value, headers) - RECORD_BATCH_OVERHEAD;
       }
+      // The memory the batch held goes with its records, all of it: the last part takes the rest.
+      reserved = i === 0 ? Math.min(reserved, reservedLeft) : reservedLeft;
+      reservedLeft -= reserved;
+      const part = b.slice(from, to, builder, reserved);
       if (codec) part.builder.close(codec.id, (data) => codec.compress(data));
       else part.builder.close();
       part.orderSpan = b.orderSpan / 2;
@@ -709,18 +729,17 @@ export class Sender {
 function refusal(b: ProducerBatch, o: PartitionProduceResponse): KafkaError {
   const where = { topic: b.topic, partition: b.partition };
   if (o.errorCode === ErrorCode.MESSAGE_TOO_LARGE) {
-    const r = b.records[0];
     return new KafkaError(ErrorCode.MESSAGE_TOO_LARGE,
-      `the broker refused a record for ${b.topic}-${b.partition} as too large: the record (key ${r?.key?.length ?? 0} bytes, value ${r?.value?.length ?? 0} bytes) makes a `
+      `the broker refused a record for ${b.topic}-${b.partition} as too large: the record (key ${Math.max(0, b.keySizes[0] ?? 0)} bytes, value ${Math.max(0, b.valueSizes[0] ?? 0)} bytes) makes a `
       + `${b.builder.sizeInBytes}-byte record batch, over the topic's limit max.message.bytes (the broker's message.max.bytes unless the topic sets it)${o.errorMessage ? `: ${o.errorMessage}` : ''}`, where);
   }
   const general = new KafkaError(o.errorCode, undefined, { ...where, message: o.errorMessage });
-  const named = o.recordErrors.filter((e) => e.batchIndex >= 0 && e.batchIndex < b.records.length);
-  if (general.retriable || named.length === 0 || named.length === b.records.length) return general;
+  const named = o.recordErrors.filter((e) => e.batchIndex >= 0 && e.batchIndex < b.recordCount);
+  if (general.retriable || named.length === 0 || named.length === b.recordCount) return general;
   let first: KafkaError | undefined;
   for (const e of named) {
     const own = new KafkaError(o.errorCode, undefined, { ...where, message: `record ${e.batchIndex} of its batch was refused: ${e.batchIndexErrorMessage ?? o.errorMessage ?? 'no reason given'}` });
-    b.records[e.batchIndex].error = own;
+    (b.recordErrors ??= new Map()).set(e.batchIndex, own);
     first ??= own;
   }
   const mates = new KafkaError(o.errorCode, `this record was not refused itself, but its batch for ${b.topic}-${b.partition} was, because of ${named.length === 1 ? 'another record' : `${named.length} other records`} in it (${first!.message})`, where);

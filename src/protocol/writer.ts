@@ -18,14 +18,24 @@ const UUID_CHARS = 22;
 export class Writer {
   private buf: Buffer;
   private pos = 0;
+  /**
+   * Byte arrays of at least this many bytes are kept by reference instead of copied in (0: never):
+   * a connection's writer sends record batches as they are, the request around them in pieces.
+   */
+  private readonly byReference: number;
+  /** The arrays kept by reference, each with the position among the own bytes where it goes. */
+  private readonly external: Uint8Array[] = [];
+  private readonly externalAt: number[] = [];
+  private externalBytes = 0;
 
-  constructor(initialCapacity = 1024) {
+  constructor(initialCapacity = 1024, byReference = 0) {
     this.buf = Buffer.allocUnsafe(Math.max(16, initialCapacity));
+    this.byReference = byReference;
   }
 
-  /** Bytes written so far. */
+  /** Bytes written so far, those kept by reference included. */
   get length(): number {
-    return this.pos;
+    return this.pos + this.externalBytes;
   }
 
   get capacity(): number {
@@ -34,6 +44,9 @@ export class Writer {
 
   reset(): this {
     this.pos = 0;
+    this.external.length = 0;
+    this.externalAt.length = 0;
+    this.externalBytes = 0;
     return this;
   }
 
@@ -48,7 +61,48 @@ export class Writer {
 
   /** A copy of the bytes written, safe to keep after `reset()`. */
   toBuffer(): Buffer {
+    if (this.external.length > 0) return Buffer.concat(this.pieces(this.buf));
     return Buffer.from(this.buf.subarray(0, this.pos));
+  }
+
+  /**
+   * The written bytes as pieces to send in order, the arrays kept by reference among them (which
+   * must not change until sent), and starts afresh: the own bytes, a request's few headers, are
+   * copied out, so the writer keeps its buffer.
+   */
+  detachPieces(): Uint8Array[] {
+    if (this.external.length === 0) return [this.detach()];
+    const own = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(own, 0, 0, this.pos);
+    const pieces = this.pieces(own);
+    this.reset();
+    return pieces;
+  }
+
+  private pieces(own: Buffer): Uint8Array[] {
+    const pieces: Uint8Array[] = [];
+    let from = 0;
+    for (let i = 0; i < this.external.length; i++) {
+      const at = this.externalAt[i];
+      if (at > from) pieces.push(own.subarray(from, at));
+      pieces.push(this.external[i]);
+      from = at;
+    }
+    if (this.pos > from) pieces.push(own.subarray(from, this.pos));
+    return pieces;
+  }
+
+  /** Copies `b` in, or keeps it by reference when it is large enough (see `byReference`). */
+  private append(b: Uint8Array): void {
+    if (this.byReference > 0 && b.length >= this.byReference) {
+      this.external.push(b);
+      this.externalAt.push(this.pos);
+      this.externalBytes += b.length;
+      return;
+    }
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
   }
 
   /**
@@ -57,6 +111,7 @@ export class Writer {
    * still sending. Allocating costs less than copying a request of record batches.
    */
   detach(): Buffer {
+    if (this.external.length > 0) throw new EncodeError('detach', 'bytes are kept by reference: use detachPieces()');
     const written = this.buf.subarray(0, this.pos);
     this.buf = Buffer.allocUnsafe(this.buf.length);
     this.pos = 0;
@@ -65,6 +120,7 @@ export class Writer {
 
   /** A view of the written bytes (no copy): only valid until the next write or `reset()`. */
   subarray(start = 0, end = this.pos): Buffer {
+    if (this.external.length > 0) throw new EncodeError('subarray', 'bytes are kept by reference: use toBuffer()');
     if (start < 0 || end > this.pos || start > end) throw new EncodeError('subarray', `range ${start}..${end} is outside 0..${this.pos}`);
     return this.buf.subarray(start, end);
   }
@@ -219,10 +275,9 @@ export class Writer {
 
   /** int32 length + bytes. */
   bytes(b: Uint8Array): this {
-    this.ensure(4 + b.length);
+    this.ensure(4);
     this.put32(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
+    this.append(b);
     return this;
   }
 
@@ -233,10 +288,9 @@ export class Writer {
 
   /** uvarint (length + 1) + bytes. */
   compactBytes(b: Uint8Array): this {
-    this.ensure(5 + b.length);
+    this.ensure(5);
     this.putUvarint(b.length + 1);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
+    this.append(b);
     return this;
   }
 
@@ -247,9 +301,7 @@ export class Writer {
 
   /** Bytes with no length prefix. */
   raw(b: Uint8Array): this {
-    this.ensure(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
+    this.append(b);
     return this;
   }
 
@@ -314,6 +366,9 @@ export class Writer {
   }
 
   endUvarintSized(mark: number): this {
+    if (this.externalAt.length > 0 && this.externalAt[this.externalAt.length - 1] > mark) {
+      throw new EncodeError('sized section', 'bytes kept by reference cannot be inside a size-prefixed section');
+    }
     const size = this.pos - mark - 1;
     if (size < 0x80) {
       this.buf[mark] = size;

@@ -230,6 +230,9 @@ export class RecordBatchBuilder {
   ): boolean {
     if (this.count > 0) {
       if (this.isFull(limit)) return false;
+      // Surely too large (7: the fewest bytes of a record's varints and attributes): refused
+      // without encoding it, which could grow the buffer past the limit for nothing.
+      if (this.estimatedSizeInBytes() + 7 + (key === null ? 0 : key.length) + (value === null ? 0 : value.length) > limit) return false;
       // Encoding first and rolling back on overflow is cheaper than sizing every record twice.
       const end = this.encode(timestamp, key, value, headers);
       if (this.estimatedSizeInBytes() + (end - this.pos) > limit) return false;
@@ -439,6 +442,13 @@ export class RecordBatchBuilder {
 }
 
 /**
+ * Room beyond the batch size a builder's buffer should have: encoding reserves room for a record's
+ * widest varints (up to 36 bytes more than it may take) before it knows whether the record fits, so
+ * a buffer of exactly the batch size would double for the last record of nearly every full batch.
+ */
+export const BUILDER_SLACK = 64;
+
+/**
  * Keeps reset builders for reuse, so steady producing allocates no batch buffers. A builder must
  * only come back once nothing refers to its bytes any more (its batch was acknowledged or failed).
  */
@@ -449,7 +459,7 @@ export class RecordBatchBuilderPool {
   private readonly maxRetainedCapacity: number;
 
   /**
-   * @param initialCapacity buffer size of new builders, normally batch.size
+   * @param initialCapacity buffer size of new builders, normally batch.size plus BUILDER_SLACK
    * @param maxPooled how many idle builders to keep
    * @param maxRetainedCapacity builders whose buffer grew beyond this (for an oversized record) are
    *   dropped rather than kept, so one large record does not pin a large buffer

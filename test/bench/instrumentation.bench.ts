@@ -26,8 +26,7 @@ while (records < RECORDS) {
   while (b.builder.sizeInBytes < 16384 - 200 && records < RECORDS) {
     const r = new OutgoingRecord('bench', b.partition, null, value, [], 0, undefined, null, 100 + 21);
     b.builder.append(0, null, value, []);
-    b.records.push(r);
-    if (r.size > b.largestRecord) b.largestRecord = r.size;
+    b.add(r);
     records++;
   }
   b.builder.close();

@@ -42,6 +42,8 @@ async function run(spec: RunSpec, values: Buffer[]): Promise<Timed> {
     brokers: [spec.bootstrap], clientId: 'kafkarx-bench', acks: spec.acks, compression: spec.codec,
     ...(spec.idempotent === undefined ? {} : { idempotent: spec.idempotent }),
     ...(spec.transactionSize ? { transactionalId: `kafkarx-bench-${process.pid}` } : {}),
+    // range() cannot wait for room: its records may hold 2 × bufferMemory, then are refused (README).
+    ...(spec.mode === 'range' ? { bufferMemory: 64 * 1024 * 1024 } : {}),
   });
   const drain = (source: import('rxjs').Observable<Rec>): Promise<number> => new Promise((resolve, reject) => {
     let acked = 0;

@@ -16,7 +16,7 @@ test('serialize → reserve → partition → batch → compress → send → re
   const countBatches: OperatorFunction<BatchOrFailure<{ n: number }>, BatchOrFailure<{ n: number }>> = map((item) => {
     if (isBatch(item)) {
       const b: ProducerBatch<{ n: number }> = item;
-      sizes.push(b.records.length);
+      sizes.push(b.recordCount);
     }
     return item;
   });

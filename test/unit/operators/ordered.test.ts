@@ -13,7 +13,7 @@ import { record, testScheduler } from './support.ts';
 
 function settled(partition: number, records: OutgoingRecord[], baseOffset: number, error: Error | null = null): ProducerBatch {
   const b = new ProducerBatch('t', partition, new RecordBatchBuilder(64), 0);
-  for (const r of records) b.records.push(r);
+  for (const r of records) b.add(r);
   b.baseOffset = baseOffset;
   b.error = error;
   return b;
@@ -37,7 +37,8 @@ test('marbles: results wait for every earlier record, failures interleaved with 
     });
     const memory = new MemoryBudget(1000);
     const order = new InputOrder<unknown>(memory);
-    const input = cold<OutgoingRecord>('(abcdef|)', { a, b, c, d, e, f });
+    // The stage tracks the records as given; a batch keeps each record's for its result.
+    const input = cold('(abcdef|)', { a: a.source, b: b.source, c: c.source, d: d.source, e: e.source, f: f.source });
     const answers = cold<BatchOrFailure>('-w-x-y-(z|)', {
       w: settled(2, [d], 70),
       x: failed(f, 'refused'),
@@ -51,22 +52,18 @@ test('marbles: results wait for every earlier record, failures interleaved with 
   });
 });
 
-test('held records stay counted in the memory budget until their results are emitted', () => {
+test("held records' key and value bytes stay counted in the memory budget until their results are emitted", () => {
   const memory = new MemoryBudget(1000);
   const order = new InputOrder<unknown>(memory);
-  const [a, b, c] = [0, 1, 2].map((p) => {
-    const r = record('t', p, `v${p}`);
-    r.reserved = 100;
-    return r;
-  });
+  const [a, b, c] = [0, 1, 2].map((p) => record('t', p, 'x'.repeat(100), { key: 'k' }));
   const items = new Subject<BatchOrFailure>();
   const out: string[] = [];
-  of(a, b, c).pipe(order.track()).subscribe();
+  of(a.source, b.source, c.source).pipe(order.track()).subscribe();
   items.pipe(order.results<unknown>(), map(show)).subscribe((r) => out.push(r));
   items.next(settled(2, [c], 5));
   items.next(settled(1, [b], 7));
   expect(out).toEqual([]);
-  expect(memory.used).toBe(200);
+  expect(memory.used).toBe(2 * 101);
   items.next(settled(0, [a], 9));
   expect(out).toEqual(['0@9', '1@7', '2@5']);
   expect(memory.used).toBe(0);
@@ -77,7 +74,7 @@ test('a fatal error skips the line: it ends the stream at once', () => {
   const [a, b] = [0, 1].map((p) => record('t', p, 'v'));
   const items = new Subject<BatchOrFailure>();
   const out: string[] = [];
-  of(a, b).pipe(order.track()).subscribe();
+  of(a.source, b.source).pipe(order.track()).subscribe();
   items.pipe(order.results<unknown>()).subscribe((r) => out.push(r.ok ? 'ok' : r.error.name));
   items.next(settled(1, [b], -1, new ProducerFencedError('tx', 1, 0, 90, 'Produce')));
   expect(out).toEqual(['ProducerFencedError']);

@@ -1,7 +1,7 @@
 // The reserve stage in virtual time: records take room in the producer's memory budget, wait in
 // arrival order when it is full, and fail after maxBlockMs; records that could never be sent fail
 // at once.
-import { map } from 'rxjs';
+import { map, range } from 'rxjs';
 import { reserve } from '../../../operators/reserve.ts';
 import { BufferExhaustedError, RecordTooLargeError } from '../../../src/producer/errors.ts';
 import type { OutgoingRecord } from '../../../src/producer/record.ts';
@@ -150,4 +150,51 @@ test('unsubscribing withdraws the waiting records from the memory line', () => {
   expect(internals(p).memory.used).toBe(0);
   expect(b.reserved).toBe(0);
   expect(internals(p).memory.hasRoom).toBe(true);
+});
+
+test('records waiting for room may hold at most bufferMemory bytes; a record arriving past that fails at once, naming the limit', () => {
+  const p = producer({ bufferMemory: 2 * SIZE, maxBlockMs: 100 });
+  const errors: Error[] = [];
+  const scheduler = testScheduler();
+  const r = (v: string) => record('t', 0, v);
+  scheduler.run(({ cold, expectObservable }) => {
+    scheduler.schedule(() => internals(p).memory.release(2 * SIZE), 10);
+    // a and b take the budget; c and d wait (2 × SIZE: the limit on waiting records); e and f come
+    // while the line is full and fail at once; c and d get a's and b's bytes at 10.
+    expectObservable(cold('abcdef', { a: r('a'), b: r('b'), c: r('c'), d: r('d'), e: r('e'), f: r('f') }).pipe(reserve(p), map(outcome(errors))))
+      .toBe('ab--ef 4ms (cd)', { a: 'a:ok', b: 'b:ok', c: 'c:ok', d: 'd:ok', e: 'e:BufferExhaustedError', f: 'f:BufferExhaustedError' });
+  });
+  expect(errors).toHaveLength(2);
+  expect(errors[0]).toBeInstanceOf(BufferExhaustedError);
+  expect(errors[0].message).toContain(`records waiting for room already hold the most they may (${2 * SIZE} bytes`);
+  expect(errors[0].message).toContain(`bufferMemory (${2 * SIZE} bytes)`);
+  expect(internals(p).memory.queued).toBe(0);
+});
+
+test('a push source that outruns the brokers is bounded: what the budget holds plus as much waiting, the rest refused', () => {
+  // 100,000 records of 1 KiB pushed synchronously (range) into a 256 KiB budget that nothing
+  // acknowledges: without a bound all of them would wait, in memory, for maxBlockMs.
+  const p = producer({ bufferMemory: 256 * 1024, maxBlockMs: 60_000 });
+  const value = 'v'.repeat(1024);
+  let admitted = 0;
+  let refused = 0;
+  let maxQueued = 0;
+  const other: Error[] = [];
+  const subscription = range(0, 100_000).pipe(map(() => record('t', 0, value)), reserve(p)).subscribe((rec) => {
+    maxQueued = Math.max(maxQueued, internals(p).memory.queued);
+    if (!rec.error) admitted++;
+    else if (rec.error instanceof BufferExhaustedError) refused++;
+    else other.push(rec.error);
+  });
+  const size = record('t', 0, value).size;
+  const fit = Math.floor(internals(p).memory.limit / size);
+  expect(other).toEqual([]);
+  expect(admitted).toBe(fit);
+  // Waiting: while less than bufferMemory waits, one more may join.
+  expect(internals(p).memory.queued).toBeLessThanOrEqual(internals(p).memory.waitingLimit + size);
+  expect(maxQueued).toBeLessThanOrEqual(internals(p).memory.waitingLimit + size);
+  expect(internals(p).memory.waiting).toBe(1);
+  expect(refused).toBe(100_000 - fit - Math.ceil(internals(p).memory.waitingLimit / size));
+  subscription.unsubscribe();
+  expect(internals(p).memory.queued).toBe(0);
 });

@@ -11,7 +11,7 @@ function settled(topic: string, partition: number, records: ReturnType<typeof re
   const b = new ProducerBatch(topic, partition, new RecordBatchBuilder(64), 0);
   for (const r of records) {
     r.partition = partition;
-    b.records.push(r);
+    b.add(r);
   }
   b.baseOffset = outcome.baseOffset ?? -1;
   b.logAppendTime = outcome.logAppendTime ?? -1;
@@ -92,5 +92,5 @@ test('recordMetadata emits bare metadata and sends each failure to onFailure, in
   const bad = settled('t', 0, [record('t', 0, 'h')], { error });
   const out: RecordMetadata[] = collect([f, good, bad], (s) => s.pipe(recordMetadata((e, r) => failures.push([e.message, r]))));
   expect(out).toEqual([{ topic: 't', partition: 1, offset: 3, timestamp: 0, serializedKeySize: -1, serializedValueSize: 1 }]);
-  expect(failures).toEqual([['early', f.source], ['late', bad.records[0].source]]);
+  expect(failures).toEqual([['early', f.source], ['late', bad.sources![0]]]);
 });

@@ -4,12 +4,15 @@
 import { TestScheduler } from 'rxjs/testing';
 import type { TopicInfo } from '../../../src/cluster/metadata.ts';
 import type { ProducerConfig } from '../../../src/producer/config.ts';
-import { isBatch, type BatchOrFailure } from '../../../src/producer/batch.ts';
+import { codecFor } from '../../../src/codec/registry.ts';
+import { isBatch, type BatchOrFailure, type ProducerBatch } from '../../../src/producer/batch.ts';
 import { openProducer, type Producer } from '../../../src/producer/producer.ts';
 import { internals } from '../../../src/producer/internals.ts';
 import { OutgoingRecord } from '../../../src/producer/record.ts';
 import { recordBatchSizeUpperBound } from '../../../src/record/batch-builder.ts';
-import { RECORD_BATCH_OVERHEAD } from '../../../src/record/batch-format.ts';
+import { BatchOffset, LOG_OVERHEAD, MAGIC_V2, RECORD_BATCH_OVERHEAD } from '../../../src/record/batch-format.ts';
+import { readRecordBatch } from '../../../src/record/batch-reader.ts';
+import { crc32c } from '../../../src/record/crc32c.ts';
 import { FakeKafka } from '../../../src/testing/fake-kafka.ts';
 
 const fakes = new Map<Producer, FakeKafka>();
@@ -68,7 +71,28 @@ export function failedRecord(topic: string, message: string): OutgoingRecord {
  */
 export function describe(item: BatchOrFailure): string {
   if (!isBatch(item)) return `failed:${item.error?.message}`;
-  return `${item.topic}/${item.partition}:${item.records.map((r) => r.value?.toString() ?? 'null').join(',')}`;
+  return `${item.topic}/${item.partition}:${valuesOf(item).join(',')}`;
+}
+
+/**
+ * The values of a batch's records, read back from its bytes (a batch keeps no records): from the
+ * wire bytes once closed, else from its open records section, framed as a batch for the reader.
+ */
+export function valuesOf(b: ProducerBatch): string[] {
+  let wire: Buffer;
+  if (b.builder.isClosed) {
+    wire = b.builder.bytes();
+  } else {
+    const section = b.builder.records();
+    wire = Buffer.alloc(RECORD_BATCH_OVERHEAD + section.length);
+    section.copy(wire, RECORD_BATCH_OVERHEAD);
+    wire.writeInt32BE(wire.length - LOG_OVERHEAD, BatchOffset.LENGTH);
+    wire[BatchOffset.MAGIC] = MAGIC_V2;
+    wire.writeInt32BE(b.recordCount - 1, BatchOffset.LAST_OFFSET_DELTA);
+    wire.writeInt32BE(b.recordCount, BatchOffset.RECORD_COUNT);
+    wire.writeUInt32BE(crc32c(wire, BatchOffset.ATTRIBUTES), BatchOffset.CRC);
+  }
+  return readRecordBatch(wire, 0, { decompress: (id, data) => codecFor(id).decompress(data) })!.records.map((r) => r.value?.toString() ?? 'null');
 }
 
 /**

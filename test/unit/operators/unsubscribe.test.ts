@@ -14,10 +14,10 @@ import { toKafka } from '../../../operators/to-kafka.ts';
 import { isBatch, type BatchOrFailure } from '../../../src/producer/batch.ts';
 import type { Producer } from '../../../src/producer/producer.ts';
 import type { OutgoingRecord, RecordResult } from '../../../src/producer/record.ts';
-import { failedRecord, producer, record, seedTopic, testScheduler } from './support.ts';
+import { failedRecord, producer, record, seedTopic, testScheduler, valuesOf } from './support.ts';
 
 const valueOf = (r: OutgoingRecord) => r.value?.toString() ?? 'null';
-const showBatch = (b: BatchOrFailure) => (isBatch(b) ? b.records.map(valueOf).join(',') : `failed:${b.error?.message}`);
+const showBatch = (b: BatchOrFailure) => (isBatch(b) ? valuesOf(b).join(',') : `failed:${b.error?.message}`);
 const showResult = (r: RecordResult<unknown, unknown>) => (r.ok ? `ok:${r.metadata.offset}` : `failed:${r.error.message}`);
 
 interface Case {

@@ -99,7 +99,7 @@ function batch(partition: number, at: number): ProducerBatch {
   const b = new ProducerBatch('t', partition, builder, at);
   const r = new OutgoingRecord('t', partition, null, Buffer.from('v'), [], at, undefined, {}, 20);
   builder.append(at, null, r.value, []);
-  b.records.push(r);
+  b.add(r);
   builder.close();
   return b;
 }

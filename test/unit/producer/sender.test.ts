@@ -89,7 +89,7 @@ function oneBatch(createdAt: number, partition = 0, records = 1): ProducerBatch 
   for (let i = 0; i < records; i++) {
     const record = new OutgoingRecord('t', partition, null, Buffer.from(`v${i}`), [], createdAt, undefined, {}, 20);
     builder.append(createdAt, null, record.value, []);
-    batch.records.push(record);
+    batch.add(record);
   }
   builder.close();
   return batch;
@@ -179,7 +179,7 @@ describe('idempotence', () => {
     // 0+4 refused whole; 4+1 (in flight with it) is out of order; then 0+2, 2+2 and 4+1 again.
     expect(sent).toEqual(['0+4', '4+1', '0+2', '2+2', '4+1']);
     expect(splits).toBe(1);
-    expect(done.map((b) => [b.records.length, b.error, b.baseOffset])).toEqual([[2, null, 42], [2, null, 42], [1, null, 42]]);
+    expect(done.map((b) => [b.recordCount, b.error, b.baseOffset])).toEqual([[2, null, 42], [2, null, 42], [1, null, 42]]);
     expect(sender.pending).toBe(0);
   });
 
@@ -369,4 +369,21 @@ describe('against FakeKafka, in virtual time', () => {
     expect(offsets).toEqual([0, 1, 2]);
     expect(fake.records('t', 0).map((r) => [r.offset, r.value?.toString(), r.sequence])).toEqual([[0, 'a', 0], [1, 'b', 1], [2, 'c', 2]]);
   });
+});
+
+test('the drain rotates its starting partition, so no partition starves when requests fill before every partition is walked', async () => {
+  // Each request fits two of the four partitions' batches, one request in flight at a time, and
+  // every partition always has a backlog (its stream refills it as batches complete): walking the
+  // partitions from the same start every time would send partitions 0 and 1 only.
+  const size = oneBatch(0).builder.sizeInBytes;
+  const { scheduler, broker, sender } = setup([], { acks: 1, maxInFlight: 1, maxRequestSize: 2 * size + size / 2 });
+  const owner = { done: (b: ProducerBatch) => sender.enqueue(oneBatch(scheduler.now(), b.partition), owner) };
+  for (let p = 0; p < 4; p++) for (let i = 0; i < 3; i++) sender.enqueue(oneBatch(0, p), owner);
+  await advance(scheduler, 40);
+  const sent = broker.sends.map((s) => s.partitions);
+  expect(sent.length).toBeGreaterThanOrEqual(8);
+  expect(sent.every((p) => p.length === 2)).toBe(true);
+  const counts = [0, 1, 2, 3].map((p) => sent.slice(0, 8).filter((s) => s.includes(p)).length);
+  // Eight requests of two batches: each partition gets its turn, four times.
+  expect(counts).toEqual([4, 4, 4, 4]);
 });

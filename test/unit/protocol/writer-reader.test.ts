@@ -276,3 +276,41 @@ describe('buffer management', () => {
     expect(() => r.int8()).toThrow(DecodeError);
   });
 });
+
+describe('bytes kept by reference', () => {
+  // What a connection's writer does with record batches: the same bytes as a copying writer, in
+  // pieces, the large arrays among them unchanged (no copy).
+  const encode = (w: Writer, big: Uint8Array, small: Uint8Array) => {
+    const sizeAt = w.reserve(4);
+    w.int16(0).compactBytes(small).compactBytes(big).int32(7).bytes(big).raw(big).string('end');
+    w.patchInt32(sizeAt, w.length - 4);
+    return w;
+  };
+  const big = Buffer.alloc(5000, 0xab);
+  const small = Buffer.from('tiny');
+
+  test('the pieces hold the same bytes as a copying writer, with the large arrays themselves among them', () => {
+    const copied = encode(new Writer(16), big, small).toBuffer();
+    const w = encode(new Writer(16, 4096), big, small);
+    expect(w.length).toBe(copied.length);
+    expect(w.toBuffer()).toEqual(copied);
+    const pieces = w.detachPieces();
+    expect(Buffer.concat(pieces)).toEqual(copied);
+    expect(pieces.filter((p) => p === big)).toHaveLength(3);
+    // The frame size counts the bytes kept by reference.
+    expect(Buffer.concat(pieces).readInt32BE(0)).toBe(copied.length - 4);
+    // Started afresh: the writer is empty and still works.
+    expect(w.length).toBe(0);
+    expect(w.int8(1).detachPieces()).toEqual([Buffer.from([1])]);
+  });
+
+  test('a view of the bytes or a size-prefixed section around them is refused, not silently wrong', () => {
+    const w = new Writer(16, 4096).compactBytes(big);
+    expect(() => w.subarray()).toThrow(EncodeError);
+    expect(() => w.detach()).toThrow(EncodeError);
+    const sized = new Writer(16, 4096);
+    const mark = sized.beginUvarintSized();
+    sized.raw(big);
+    expect(() => sized.endUvarintSized(mark)).toThrow(/size-prefixed section/);
+  });
+});
