@@ -3,13 +3,12 @@
 // case: each accepted record is acknowledged or reported failed, never both, never twice; the
 // stream ends; close() resolves and leaves no socket, timer or unsettled promise; and at the end
 // Kafka's ConsoleConsumer finds every acknowledged record in the log exactly once.
-import { createServer } from 'node:net';
 import { ReplaySubject, type Subscription } from 'rxjs';
 import { createProducer, isFatal, ProducerClosedError, type Producer, type RecordMetadata, type RecordResult } from 'kafkarx';
 import { toKafka } from 'kafkarx/operators';
 import { bootstrap, consumeWithConsoleConsumer, createTopic, uniqueTopic } from '../broker/reference.ts';
 import { leakCheck } from '../support/leaks.ts';
-import { startProxyProcess, type ProxyProcess } from '../support/kafka-proxy-process.ts';
+import { freePort, startProxyProcess, type ProxyProcess } from '../support/kafka-proxy-process.ts';
 
 const API_VERSIONS = 18;
 const INIT_PRODUCER_ID = 22;
@@ -52,14 +51,6 @@ beforeAll(async () => {
 afterAll(() => {
   process.stderr.write(`lifecycle matrix timings:\n${timings.join('\n')}\n`);
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const within = <T>(p: Promise<T>, ms: number, what: string) => Promise.race([
   p,

@@ -2,23 +2,14 @@
 // stream ends or the producer closes, every record accepted is acknowledged or reported failed
 // exactly once, what is acknowledged is in the log (read back by Kafka's ConsoleConsumer), and
 // close() leaves no socket, no timer and no unsettled promise.
-import { createServer } from 'node:net';
 import { from, Observable, interval, lastValueFrom, map, take, toArray } from 'rxjs';
 import { createProducer, ProducerClosedError, type ProducerConfig, type RecordMetadata } from 'kafkarx';
 import { toKafka } from 'kafkarx/operators';
 import { bootstrap, consumeWithConsoleConsumer, createTopic, uniqueTopic } from '../broker/reference.ts';
 import { leakCheck } from '../support/leaks.ts';
-import { startProxyProcess } from '../support/kafka-proxy-process.ts';
+import { freePort, startProxyProcess } from '../support/kafka-proxy-process.ts';
 
 const PRODUCE = 0;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const producerFor = (extra: Partial<ProducerConfig> = {}) => createProducer({ brokers: bootstrap().split(','), clientId: 'kafkarx-lifecycle', ...extra });
 

@@ -3,6 +3,7 @@
 // each command with `ok <command>` once done, and says `held <apiKey>` when it stops a connection.
 // This file is both: `startProxyProcess()` for the parent, and the child's main when Node runs it.
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { KafkaProxy } from './kafka-proxy.ts';
@@ -25,6 +26,15 @@ export interface ProxyProcess {
 }
 
 const SELF = 'kafka-proxy-process.ts';
+
+/** A port nothing listens on now, for a proxy that must refuse connections until told to listen. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 export async function startProxyProcess(broker: string, port: number, options: { listening: boolean }): Promise<ProxyProcess> {
   const child = spawn(process.execPath, [resolve('test/support', SELF), broker, String(port), String(options.listening)], { stdio: ['pipe', 'pipe', 'inherit'] });

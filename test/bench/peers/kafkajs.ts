@@ -2,6 +2,7 @@
 // partitioner, not idempotent (KafkaJS's idempotence is experimental and allows one request in flight).
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { sendInLanes } from '../producer/lanes.ts';
 import { measure } from '../producer/measure.ts';
 import { keyPool, POOL } from '../producer/values.ts';
 import type { Codec, Measured, RunSpec } from '../producer/types.ts';
@@ -56,25 +57,8 @@ export async function runKafkaJs(spec: RunSpec, values: Buffer[]): Promise<Measu
   await producer.connect();
   try {
     await producer.send({ topic, messages: [{ value: values[0] }], acks: spec.acks, compression: codec.type });
-    const timed = await measure(records, spec.brokerPid, async () => {
-      let next = 0;
-      let acked = 0;
-      // Each lane builds its next array only when its previous send is answered, as an
-      // application that batches its own records would; `inFlight` lanes keep that many sends going.
-      const lane = async (): Promise<void> => {
-        while (next < records) {
-          const from = next;
-          const to = Math.min(records, from + perSend);
-          next = to;
-          const messages = new Array<{ key?: Buffer; value: Buffer }>(to - from);
-          for (let i = from; i < to; i++) messages[i - from] = keys ? { key: keys[i % POOL], value: values[i % POOL] } : { value: values[i % POOL] };
-          await producer.send({ topic, messages, acks: spec.acks, compression: codec.type });
-          acked += to - from;
-        }
-      };
-      await Promise.all(Array.from({ length: inFlight }, lane));
-      return acked;
-    });
+    const message = (i: number) => (keys ? { key: keys[i % POOL], value: values[i % POOL] } : { value: values[i % POOL] });
+    const timed = await measure(records, spec.brokerPid, () => sendInLanes(records, perSend, inFlight, message, (messages) => producer.send({ topic, messages, acks: spec.acks, compression: codec.type })));
     return { ...timed, outside: 1 };
   } finally {
     await producer.disconnect();

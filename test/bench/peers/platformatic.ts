@@ -2,6 +2,7 @@
 // for KafkaJS, or its Writable (producer.asStream()), whichever the sweep (--sweep) found best.
 // Idempotent at acks=all, which it supports (and which makes it keep one request in flight).
 import { once } from 'node:events';
+import { sendInLanes } from '../producer/lanes.ts';
 import { measure } from '../producer/measure.ts';
 import { keyPool, POOL } from '../producer/values.ts';
 import type { Measured, RunSpec, Timed } from '../producer/types.ts';
@@ -36,23 +37,7 @@ async function run(spec: RunSpec, values: Buffer[]): Promise<Timed> {
         return acked;
       });
     }
-    return await measure(records, spec.brokerPid, async () => {
-      let next = 0;
-      let acked = 0;
-      const lane = async (): Promise<void> => {
-        while (next < records) {
-          const from = next;
-          const to = Math.min(records, from + perSend);
-          next = to;
-          const messages = new Array<Message>(to - from);
-          for (let i = from; i < to; i++) messages[i - from] = message(i);
-          await producer.send({ messages });
-          acked += to - from;
-        }
-      };
-      await Promise.all(Array.from({ length: inFlight }, lane));
-      return acked;
-    });
+    return await measure(records, spec.brokerPid, () => sendInLanes(records, perSend, inFlight, message, (messages) => producer.send({ messages })));
   } finally {
     await producer.close();
   }

@@ -1,7 +1,7 @@
 // Flags, groups and the rows each group measures. A row is one configuration; rows shared by two
 // groups (kafkarx's pull path is every group's reference) run once per round.
 import { parseArgs } from 'node:util';
-import type { Acks, Client, Codec, Mode, RunResult, Tuning, Values } from './types.ts';
+import type { Acks, Client, Codec, Mode, RunResult, Tuning, Values, Workload } from './types.ts';
 
 export const GROUPS = ['peers', 'sources', 'cold', 'scale', 'keyed', 'sizes', 'codecs', 'txn', 'sweep'] as const;
 export type Group = (typeof GROUPS)[number];
@@ -83,17 +83,9 @@ export function options(argv: string[]): Options {
   };
 }
 
-export interface Row {
+export interface Row extends Workload {
   key: string;
   label: string;
-  client: Client;
-  mode: Mode;
-  acks: Acks;
-  idempotent?: boolean;
-  codec: Codec;
-  values: Values;
-  keyed: boolean;
-  records: number;
   topicCount: number;
   partitions: number;
   tuning: Tuning;

@@ -21,7 +21,8 @@ export interface Tuning {
   inFlight: number;
 }
 
-export interface RunSpec {
+/** What a row of the plan runs, and every run of it. */
+export interface Workload {
   client: Client;
   mode: Mode;
   acks: Acks;
@@ -31,6 +32,9 @@ export interface RunSpec {
   values: Values;
   keyed: boolean;
   records: number;
+}
+
+export interface RunSpec extends Workload {
   /** Records go round-robin over these topics (one, except in the 100-topic row). */
   topics: string[];
   partitions: number;
