@@ -4,7 +4,7 @@ import { createProducer, type Producer, type ProducerConfig, type RecordMetadata
 import { FakeKafka, runMarbles } from 'kafkarx/testing';
 import { transaction, transactions } from '../../../operators/transaction.ts';
 import { resolveConfig } from '../../../src/producer/config.ts';
-import { ConfigError, ProducerFencedError, TransactionOutcomeUnknownError, TransactionStateError, TransactionTimeoutError } from '../../../src/producer/errors.ts';
+import { ConfigError, ProducerFencedError, TransactionOutcomeUnknownError, TransactionStateError } from '../../../src/producer/errors.ts';
 
 describe('idempotence and transaction settings, as the Java client checks them', () => {
   const base = { brokers: ['127.0.0.1:1'] };
@@ -139,4 +139,93 @@ test('one transaction at a time: a second scope waits until the first one has en
   });
   expect(endTxns()).toEqual(['104 commit', '106 commit']);
   expect(states()).toEqual(['a@0 committed', 'b@2 committed']);
+});
+
+test('tx operators used after their scope ended fail with TransactionStateError', async () => {
+  const producer = start();
+  let kept: Parameters<Parameters<typeof transaction>[1]>[0] | undefined;
+  await runMarbles(testScheduler, async () => {
+    await lastValueFrom(transaction(producer, (tx) => {
+      kept = tx;
+      return of(1);
+    }));
+    await expect(lastValueFrom(of(1).pipe(kept!.sendOffsets({ groupId: 'g' })))).rejects.toBeInstanceOf(TransactionStateError);
+    await expect(lastValueFrom(of(values.a).pipe(kept!.send()))).rejects.toBeInstanceOf(TransactionStateError);
+  });
+  expect(fake.requests('Produce')).toEqual([]);
+  expect(fake.requests('TxnOffsetCommit')).toEqual([]);
+});
+
+/** Windows of records for transactions(): arrays, or an Observable that fails after its records. */
+const window = (...vs: Array<keyof typeof values>) => vs.map((v) => values[v]);
+const failing = (error: Error, ...vs: Array<keyof typeof values>): Observable<(typeof values)['a']> => concat(from(window(...vs)), throwError(() => error));
+const outcome = (o: { committed: boolean; index: number; error?: unknown }) => (o.committed ? `${o.index} committed` : `${o.index} ${(o.error as Error).name}: ${(o.error as Error).message}`);
+
+test('transactions(): in order; continueOnAbort reports an aborted one and goes on', async () => {
+  const producer = start();
+  const boom = new Error('boom');
+  let outcomes: string[] = [];
+  await runMarbles(testScheduler, async () => {
+    outcomes = (await lastValueFrom(from([window('a'), failing(boom, 'b'), window('c')]).pipe(transactions(producer, { continueOnAbort: true }), toArray()))).map(outcome);
+  });
+  expect(outcomes).toEqual(['0 committed', '1 Error: boom', '2 committed']);
+  expect(endTxns().map((e) => e.split(' ')[1])).toEqual(['commit', 'abort', 'commit']);
+  expect(states()).toEqual(['a@0 committed', 'b@2 aborted', 'c@4 committed']);
+});
+
+test('transactions(): without continueOnAbort the stream ends with the first failure; later windows never begin', async () => {
+  const producer = start();
+  const boom = new Error('boom');
+  let error: unknown;
+  await runMarbles(testScheduler, () => lastValueFrom(from([window('a'), failing(boom, 'b'), window('c')]).pipe(transactions(producer), toArray())).catch((e: unknown) => (error = e)));
+  expect(error).toBe(boom);
+  expect(endTxns().map((e) => e.split(' ')[1])).toEqual(['commit', 'abort']);
+  expect(states()).toEqual(['a@0 committed', 'b@2 aborted']);
+});
+
+test('transactions(): a fatal error ends the stream even with continueOnAbort', async () => {
+  const producer = start();
+  const seen: number[] = [];
+  let error: unknown;
+  await runMarbles(testScheduler, () => new Promise<void>((resolve) => from([window('a'), window('b'), window('c')]).pipe(transactions(producer, { continueOnAbort: true })).subscribe({
+    next: (o) => {
+      seen.push(o.index);
+      // A newer producer with this transactional id takes over after the first transaction.
+      if (o.index === 0) fake.fence('tx');
+    },
+    error: (e: unknown) => {
+      error = e;
+      resolve();
+    },
+    complete: resolve,
+  })));
+  expect(error).toBeInstanceOf(ProducerFencedError);
+  expect(seen).toEqual([0]);
+  // The second window's record was refused (its epoch is fenced); the third never went.
+  expect(states()).toEqual(['a@0 committed']);
+  expect(fake.records('t').map((r) => r.value?.toString())).not.toContain('c');
+});
+
+test('transactions() with continueOnAbort never reports a commit of unknown outcome as an abort: the stream ends with it', async () => {
+  const producer = start({ maxBlockMs: 400, requestTimeoutMs: 100, retryBackoffMs: 20, retryBackoffMaxMs: 40 });
+  // The coordinator commits (and answers each retry of the commit), but every answer comes too late.
+  fake.delayResponses('EndTxn', 60_000, 1000);
+  let error: unknown;
+  await runMarbles(testScheduler, () => lastValueFrom(from([window('a'), window('b')]).pipe(transactions(producer, { continueOnAbort: true }), toArray())).catch((e: unknown) => (error = e)));
+  expect(error).toBeInstanceOf(TransactionOutcomeUnknownError);
+  // Only the first window began: every EndTxn is a commit of it, and "b" was never sent.
+  expect(new Set(endTxns().map((e) => e.split(' ')[1]))).toEqual(new Set(['commit']));
+  expect(fake.records('t').map((r) => r.value?.toString())).toEqual(['a']);
+});
+
+test('transactions() with continueOnAbort: a commit that fails for an ordinary reason (the transaction timed out) is an outcome, and the next one goes ahead', async () => {
+  const producer = start({ transactionTimeoutMs: 1000 });
+  let outcomes: string[] = [];
+  await runMarbles(testScheduler, async ({ cold }) => {
+    // The first window stays open 2 s: the coordinator aborts it at 1 s.
+    const slow = cold('a 1999ms |', values);
+    outcomes = (await lastValueFrom(from([slow, window('b')]).pipe(transactions(producer, { continueOnAbort: true }), toArray()))).map((o) => (o.committed ? `${o.index} committed` : `${o.index} ${(o.error as Error).name}`));
+  });
+  expect(outcomes).toEqual(['0 TransactionTimeoutError', '1 committed']);
+  expect(states()).toEqual(['a@0 aborted', 'b@2 committed']);
 });
