@@ -130,6 +130,8 @@ export class FakeKafka {
   private readonly timers = new Set<{ unsubscribe(): void }>();
   private readonly drops: Array<{ api: string; times: number }> = [];
   private readonly delays: Array<{ api: string; ms: number; times: number }> = [];
+  /** Extra latency of every answer from a broker (delayBroker). */
+  private readonly brokerDelays = new Map<number, number>();
   private nextProducerId = 1000;
   private topicCount = 0;
   private readonly opts: Required<Omit<FakeKafkaOptions, 'scheduler' | 'topics'>> & { scheduler?: SchedulerLike };
@@ -276,6 +278,17 @@ export class FakeKafka {
   }
 
   /**
+   * From now on every answer from broker `node` comes `ms` later than the others (a slow disk, a
+   * long GC pause, a distant rack); 0 makes it as fast as the rest again. The requests themselves
+   * are carried out on arrival, as by a broker whose responses are slow.
+   */
+  delayBroker(node: number, ms: number): void {
+    if (!this.nodes.includes(node)) throw new Error(`FakeKafka: no broker ${node}`);
+    if (ms > 0) this.brokerDelays.set(node, ms);
+    else this.brokerDelays.delete(node);
+  }
+
+  /**
    * The next `times` requests of an API are carried out (a Produce is appended) but the
    * connection then drops before the answer: the broker wrote it, the client never heard.
    */
@@ -388,7 +401,7 @@ export class FakeKafka {
         handler.encode(w, version, response as never);
         const entry = { ready: false, response: w.toBuffer() as Buffer | undefined, drop: this.take(this.drops, handler.name) !== undefined };
         queue.push(entry);
-        this.after(this.opts.latencyMs + (this.take(this.delays, handler.name)?.ms ?? 0), () => {
+        this.after(this.opts.latencyMs + (this.brokerDelays.get(node) ?? 0) + (this.take(this.delays, handler.name)?.ms ?? 0), () => {
           entry.ready = true;
           while (queue.length > 0 && queue[0].ready) {
             const next = queue.shift()!;
