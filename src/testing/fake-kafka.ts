@@ -33,6 +33,12 @@ export interface FakeKafkaOptions {
    * TxnOffsetCommit ≤ 4).
    */
   transactionVersion?: 1 | 2;
+  /**
+   * Answer UNKNOWN_PRODUCER_ID to a batch whose producer the partition has no state of (a
+   * forgotten one, see forgetProducers) unless its sequence is 0, as brokers before Kafka 2.5 did.
+   * Default false: the batch is appended, as Kafka 2.5+ does (KIP-360).
+   */
+  legacyUnknownProducerId?: boolean;
 }
 
 /** A client connection as the fake saw it. */
@@ -143,7 +149,7 @@ export class FakeKafka {
     const brokers = options.brokers ?? 1;
     this.opts = {
       brokers, autoCreateTopics: options.autoCreateTopics ?? true, defaultPartitions: options.defaultPartitions ?? 1, latencyMs: options.latencyMs ?? 0,
-      scheduler: options.scheduler, transactionVersion: options.transactionVersion ?? 2,
+      scheduler: options.scheduler, transactionVersion: options.transactionVersion ?? 2, legacyUnknownProducerId: options.legacyUnknownProducerId ?? false,
     };
     this.nodes = Array.from({ length: brokers }, (_, i) => i + 1);
     this.bootstrap = this.nodes.map((n) => `${hostOf(n)}:9092`);
@@ -311,6 +317,15 @@ export class FakeKafka {
     const p = this.partition(topic, partition);
     p.leader = node;
     p.leaderEpoch++;
+  }
+
+  /**
+   * The partition forgets every producer's state (epochs and last sequences), as when retention or
+   * DeleteRecords removed all their batches: each producer's next batch is taken at whatever
+   * sequence it has (or refused with UNKNOWN_PRODUCER_ID under `legacyUnknownProducerId`).
+   */
+  forgetProducers(topic: string, partition: number): void {
+    this.partition(topic, partition).producers.clear();
   }
 
   /**
@@ -520,7 +535,7 @@ export class FakeKafka {
     if (batches.length !== 1) return fail(ErrorCode.INVALID_RECORD);
     const batch = batches[0];
     if (batch.sizeInBytes > this.topics.get(topicName)!.maxMessageBytes) return fail(ErrorCode.MESSAGE_TOO_LARGE);
-    const last = (batch.baseSequence + batch.lastOffsetDelta) | 0;
+    const last = nextSequence(batch.baseSequence, batch.lastOffsetDelta);
     let entry = batch.producerId >= 0 ? p.producers.get(batch.producerId) : undefined;
     if (batch.producerId >= 0) {
       if (batch.isTransactional) {
@@ -534,15 +549,28 @@ export class FakeKafka {
         if (txn.state !== 'ongoing' || !txn.partitions.has(p)) return fail(ErrorCode.INVALID_TXN_STATE);
       }
       if (entry && batch.producerEpoch < entry.epoch) return fail(ErrorCode.INVALID_PRODUCER_EPOCH);
-      if (!entry || batch.producerEpoch > entry.epoch) {
-        if (batch.baseSequence !== 0) return fail(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+      if (!entry) {
+        // No state of this producer here (new, or its batches are gone: retention, a forgotten
+        // producer). Kafka 2.5+ appends its batch at whatever sequence it has (KIP-360), except a
+        // transaction version 2 batch, which must start at 0; brokers before 2.5 answered
+        // UNKNOWN_PRODUCER_ID to a sequence other than 0.
+        if (batch.baseSequence !== 0) {
+          if (this.opts.legacyUnknownProducerId) return fail(ErrorCode.UNKNOWN_PRODUCER_ID);
+          if (batch.isTransactional && implicitAdd) return fail(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+        }
         entry = { epoch: batch.producerEpoch, batches: [] };
         p.producers.set(batch.producerId, entry);
+      } else if (batch.producerEpoch > entry.epoch) {
+        // A new epoch starts its sequences at 0.
+        if (batch.baseSequence !== 0) return fail(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+        entry.epoch = batch.producerEpoch;
+        entry.batches.length = 0;
       } else {
-        // A retry of a batch the log already has: acknowledged again with its first offset.
+        // A retry of one of the last five batches: acknowledged again with its first offset, as
+        // Kafka does (NONE, not DUPLICATE_SEQUENCE_NUMBER), and not written twice.
         const duplicate = entry.batches.find((b) => b.first === batch.baseSequence && b.last === last);
         if (duplicate) return { errorCode: 0, baseOffset: duplicate.baseOffset };
-        const expected = entry.batches.length === 0 ? 0 : (entry.batches[entry.batches.length - 1].last + 1) | 0;
+        const expected = entry.batches.length === 0 ? 0 : nextSequence(entry.batches[entry.batches.length - 1].last, 1);
         if (batch.baseSequence !== expected) return fail(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
       }
     }
@@ -691,6 +719,11 @@ export class FakeKafka {
     txn.offsets.clear();
     txn.state = 'empty';
   }
+}
+
+/** The sequence `n` after `sequence`: after 2^31 - 1 sequences start again at 0, as Kafka's. */
+function nextSequence(sequence: number, n: number): number {
+  return sequence > 0x7fffffff - n ? n - (0x7fffffff - sequence) - 1 : sequence + n;
 }
 
 function hostOf(node: number): string {

@@ -133,7 +133,7 @@ export function recordsOf(batch: DecodedRecordBatch, topic: string, partition: n
     headers: r.headers.map((h) => ({ key: h.key, value: h.value })),
     producerId: batch.producerId,
     producerEpoch: batch.producerEpoch,
-    sequence: batch.baseSequence < 0 ? -1 : (batch.baseSequence + i) | 0,
+    sequence: batch.baseSequence < 0 ? -1 : batch.baseSequence > 0x7fffffff - i ? i - (0x7fffffff - batch.baseSequence) - 1 : batch.baseSequence + i,
     transactional: batch.isTransactional,
     state: batch.isTransactional ? 'pending' : 'committed',
   }));

@@ -357,16 +357,21 @@ describe('against FakeKafka, in virtual time', () => {
 
   test('idempotence: a failed batch is not overtaken: the batches behind it, which the broker refused as out of order, are retried after it, one at a time, with their sequences', async () => {
     start({ batchBytes: 1 });
-    fake.failProduce('t', 0, ErrorCode.NOT_LEADER_OR_FOLLOWER);
     const offsets: number[] = [];
-    await runMarbles(testScheduler, () => Promise.all(['a', 'b', 'c'].map((value) => producer.send({ topic: 't', partition: 0, value }).then((m) => offsets.push(m.offset)))));
-    const sent = produces();
-    // Three in flight at once (batchBytes 1: a batch per record); the broker, missing sequence 0,
-    // refuses 1 and 2 as out of order; after the backoff 0, 1 and 2 go again, each after the
+    await runMarbles(testScheduler, async () => {
+      // The partition knows this producer (its sequence 0), so it checks what follows: a producer
+      // it has no state of would be written at any sequence (see the fake's own tests).
+      await producer.send({ topic: 't', partition: 0, value: 'z' });
+      fake.failProduce('t', 0, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      await Promise.all(['a', 'b', 'c'].map((value) => producer.send({ topic: 't', partition: 0, value }).then((m) => offsets.push(m.offset))));
+    });
+    const sent = produces().slice(1);
+    // Three in flight at once (batchBytes 1: a batch per record); the broker, missing sequence 1,
+    // refuses 2 and 3 as out of order; after the backoff 1, 2 and 3 go again, each after the
     // answer to the one before.
-    expect(sent.flatMap((p) => p.batches)).toEqual(['0:0', '0:1', '0:2', '0:0', '0:1', '0:2']);
+    expect(sent.flatMap((p) => p.batches)).toEqual(['0:1', '0:2', '0:3', '0:1', '0:2', '0:3']);
     expect(gaps(sent.slice(3).map((p) => p.at))).toEqual([2, 2]);
-    expect(offsets).toEqual([0, 1, 2]);
-    expect(fake.records('t', 0).map((r) => [r.offset, r.value?.toString(), r.sequence])).toEqual([[0, 'a', 0], [1, 'b', 1], [2, 'c', 2]]);
+    expect(offsets).toEqual([1, 2, 3]);
+    expect(fake.records('t', 0).map((r) => [r.offset, r.value?.toString(), r.sequence])).toEqual([[0, 'z', 0], [1, 'a', 1], [2, 'b', 2], [3, 'c', 3]]);
   });
 });
