@@ -115,8 +115,9 @@ const key = (topic: string, partition: number) => `${topic}\0${partition}`;
  * request and response frames a broker does, through kafkarx's generated protocol codecs: every
  * operator, `toKafka()`, idempotence and transactions run unchanged against it.
  *
- * It keeps topics, partitions and their leaders, offsets, producer ids and sequences (duplicates
- * are acknowledged with their first offset, gaps are OUT_OF_ORDER_SEQUENCE_NUMBER), transactions
+ * It keeps topics, partitions and their leaders, offsets, producer ids and sequences as Kafka 2.5+
+ * (duplicates are acknowledged with their first offset, gaps are OUT_OF_ORDER_SEQUENCE_NUMBER, a
+ * producer without state is written at any sequence), transactions
  * (classic: AddPartitionsToTxn, markers at EndTxn) and consumer-group offsets, and lets a test
  * inject faults and inspect every record.
  */

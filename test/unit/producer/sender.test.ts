@@ -1,6 +1,6 @@
 import { TestScheduler } from 'rxjs/testing';
 import { createProducer, type Producer } from 'kafkarx';
-import { FakeKafka, runMarbles } from 'kafkarx/testing';
+import { FakeKafka, runMarbles, type FakeKafkaOptions } from 'kafkarx/testing';
 import type { Cluster } from '../../../src/cluster/cluster.ts';
 import { Apis } from '../../../src/network/apis.ts';
 import type { BrokerConnection } from '../../../src/network/broker.ts';
@@ -16,10 +16,11 @@ import { Sender, type TransactionHooks } from '../../../src/producer/sender.ts';
 import { internals } from '../../../src/producer/internals.ts';
 
 // The sender in virtual time. Against FakeKafka (kafkarx/testing) on the same TestScheduler where
-// a broker's real answers show the behaviour (retries, backoff, delivery timeout, sequences the
-// broker refuses as out of order); against a scripted stand-in where a test needs an answer the
-// fake does not give on its own (UNKNOWN_PRODUCER_ID, DUPLICATE_SEQUENCE_NUMBER) or drives the
-// transaction hooks directly. What goes over the wire is covered by the integration tests.
+// a broker's answers show the behaviour: retries, backoff, delivery timeout, sequences the broker
+// refuses as out of order or takes as duplicates, a producer whose state the broker lost. Against a
+// scripted cluster where a test drives the Sender's own hooks directly (the transaction hooks that
+// admit or doom a batch) or needs batches built by hand (a 4-record batch split under a 1-record
+// one). What goes over the wire is covered by the integration tests.
 interface Stamp {
   partition: number;
   producerId: number;
@@ -133,40 +134,6 @@ describe('idempotence', () => {
     expect(done.map((b) => b.error)).toEqual(Array(8).fill(null));
   });
 
-  test('DUPLICATE_SEQUENCE_NUMBER means the broker already has the batch: success', async () => {
-    const { scheduler, sender } = setup([ErrorCode.DUPLICATE_SEQUENCE_NUMBER]);
-    const done: ProducerBatch[] = [];
-    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
-    await advance(scheduler, 100);
-    expect(done[0].error).toBeNull();
-  });
-
-  test('UNKNOWN_PRODUCER_ID bumps the epoch and renumbers the partition\'s unsettled batches from 0, in order (KIP-360)', async () => {
-    const { scheduler, broker, sender } = setup([ErrorCode.UNKNOWN_PRODUCER_ID, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER]);
-    const done: ProducerBatch[] = [];
-    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
-    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
-    sender.enqueue(oneBatch(0, 1), { done: (b) => done.push(b) });
-    await advance(scheduler, 2000);
-    const sent = broker.sends.flatMap(seqs);
-    expect(sent.filter((s) => s.startsWith('0:'))).toEqual(['0:0:0', '0:0:1', '0:1:0', '0:1:1']);
-    // Partition 1 shared the first request and its answer: it restarts too, under the same bump.
-    expect(sent.filter((s) => s.startsWith('1:'))).toEqual(['1:0:0', '1:1:0']);
-    expect(done.map((b) => b.error)).toEqual([null, null, null]);
-    expect(sender.idempotence!.epoch).toBe(1);
-  });
-
-  test('a batch failing for good after it was sent spends its sequence: the batches behind it restart under a new epoch', async () => {
-    const { scheduler, broker, sender } = setup([ErrorCode.INVALID_RECORD, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER]);
-    const done: ProducerBatch[] = [];
-    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
-    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
-    await advance(scheduler, 2000);
-    expect(broker.sends.flatMap(seqs)).toEqual(['0:0:0', '0:0:1', '0:1:0']);
-    expect(done[0].error).not.toBeNull();
-    expect(done[1].error).toBeNull();
-  });
-
   test('a batch refused as MESSAGE_TOO_LARGE is split into halves that take its sequences; the batch behind waits for them', async () => {
     const { scheduler, broker, sender } = setup([ErrorCode.MESSAGE_TOO_LARGE, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER]);
     const done: ProducerBatch[] = [];
@@ -275,10 +242,10 @@ describe('against FakeKafka, in virtual time', () => {
   let fake: FakeKafka;
   let producer: Producer;
 
-  function start(config: Partial<ProducerConfig> = {}, topics: Record<string, number> = { t: 4 }): void {
+  function start(config: Partial<ProducerConfig> = {}, topics: Record<string, number> = { t: 4 }, fakeOptions: FakeKafkaOptions = {}): void {
     testScheduler = new TestScheduler((a, b) => expect(a).toEqual(b));
     // Every answer takes 2 ms.
-    fake = new FakeKafka({ topics, scheduler: testScheduler, latencyMs: 2 });
+    fake = new FakeKafka({ topics, scheduler: testScheduler, latencyMs: 2, ...fakeOptions });
     producer = createProducer({ brokers: fake.bootstrap, transport: fake.transport, scheduler: testScheduler, lingerMs: 0, retryBackoffMs: 100, retryBackoffMaxMs: 1000, ...config });
   }
 
@@ -373,5 +340,80 @@ describe('against FakeKafka, in virtual time', () => {
     expect(gaps(sent.slice(3).map((p) => p.at))).toEqual([2, 2]);
     expect(offsets).toEqual([1, 2, 3]);
     expect(fake.records('t', 0).map((r) => [r.offset, r.value?.toString(), r.sequence])).toEqual([[0, 'z', 0], [1, 'a', 1], [2, 'b', 2], [3, 'c', 3]]);
+  });
+
+  /** Each batch of each Produce as "partition:epoch:sequence". */
+  const stamps = () => fake.requests('Produce').flatMap((r) => (r.body as ProduceRequest).topicData.flatMap((t) => t.partitionData.map((d) => {
+    const b = Buffer.from(d.records!);
+    return `${d.index}:${b.readInt16BE(BatchOffset.PRODUCER_EPOCH)}:${b.readInt32BE(BatchOffset.BASE_SEQUENCE)}`;
+  })));
+  const written = (partition: number) => fake.records('t', partition).map((r) => `${r.value?.toString()} ${r.producerEpoch}:${r.sequence}`);
+  const send = (partition: number, value: string) => producer.send({ topic: 't', partition, value });
+
+  test('a batch whose answer was lost is sent again and acknowledged as the duplicate it is: written once, with its first offset', async () => {
+    start();
+    fake.dropConnectionAfter('Produce');
+    let offset = -1;
+    await runMarbles(testScheduler, async () => {
+      offset = (await send(0, 'a')).offset;
+    });
+    expect(stamps()).toEqual(['0:0:0', '0:0:0']);
+    expect(offset).toBe(0);
+    expect(written(0)).toEqual(['a 0:0']);
+  });
+
+  test('DUPLICATE_SEQUENCE_NUMBER (as older brokers answered a duplicate) means the broker has the batch: success, not retried', async () => {
+    start();
+    fake.failProduce('t', 0, ErrorCode.DUPLICATE_SEQUENCE_NUMBER);
+    let error: unknown = 'none';
+    await runMarbles(testScheduler, () => send(0, 'a').then(() => (error = null), (e: unknown) => (error = e)));
+    expect(error).toBeNull();
+    expect(stamps()).toEqual(['0:0:0']);
+  });
+
+  test('UNKNOWN_PRODUCER_ID (a broker before 2.5 that lost the producer\'s state) bumps the epoch and renumbers the partition\'s unsettled batches from 0, in order (KIP-360)', async () => {
+    start({ batchBytes: 1 }, { t: 4 }, { legacyUnknownProducerId: true });
+    await runMarbles(testScheduler, async () => {
+      await Promise.all([send(0, 'z'), send(1, 'y')]);
+      // Retention removed partition 0's batches of this producer, and with them its state there.
+      fake.forgetProducers('t', 0);
+      await Promise.all([send(0, 'a'), send(0, 'b'), send(1, 'c')]);
+      // Every partition starts again at 0 under the new epoch.
+      await send(1, 'd');
+    });
+    const sent = stamps().slice(1);
+    // 0:0:1 and 0:0:2 are refused as of an unknown producer; the epoch goes to 1 and partition 0
+    // starts again at 0, its batches in their order.
+    expect(sent.filter((x) => x.startsWith('0:'))).toEqual(['0:0:1', '0:0:2', '0:1:0', '0:1:1']);
+    expect(written(0)).toEqual(['z 0:0', 'a 1:0', 'b 1:1']);
+    expect(written(1)).toEqual(['y 0:0', 'c 0:1', 'd 1:0']);
+    // An idempotent producer bumps its epoch itself, as Java's does: no InitProducerId for it.
+    expect(fake.requests('InitProducerId')).toHaveLength(1);
+  });
+
+  test('Kafka 2.5+ writes the batch of a producer it lost the state of at its sequence: nothing to recover', async () => {
+    start({ batchBytes: 1 });
+    await runMarbles(testScheduler, async () => {
+      await send(0, 'z');
+      fake.forgetProducers('t', 0);
+      await Promise.all([send(0, 'a'), send(0, 'b')]);
+    });
+    expect(written(0)).toEqual(['z 0:0', 'a 0:1', 'b 0:2']);
+    expect(fake.requests('InitProducerId')).toHaveLength(1);
+  });
+
+  test('a batch failing for good after it was sent spends its sequence: the batches behind it restart under a new epoch', async () => {
+    start({ batchBytes: 1 });
+    const outcomes: string[] = [];
+    await runMarbles(testScheduler, async () => {
+      await send(0, 'z');
+      fake.failProduce('t', 0, ErrorCode.INVALID_RECORD);
+      await Promise.all(['a', 'b'].map((v) => send(0, v).then(() => outcomes.push(`${v} ok`), (e: Error) => outcomes.push(`${v} ${e.name}`))));
+    });
+    // "a" (1) is refused for good; "b" (2), in flight with it, is out of order without it, and
+    // goes again as sequence 0 of the next epoch.
+    expect(stamps().slice(1)).toEqual(['0:0:1', '0:0:2', '0:1:0']);
+    expect(outcomes.sort()).toEqual(['a INVALID_RECORD', 'b ok']);
+    expect(written(0)).toEqual(['z 0:0', 'b 1:0']);
   });
 });
