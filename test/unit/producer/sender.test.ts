@@ -32,7 +32,6 @@ interface Stamp {
 
 function scripted(scheduler: TestScheduler, answers: number[], latency = 2) {
   const sends: Array<{ at: number; partitions: number[]; batches: Stamp[]; transactionalId: string | null | undefined; version: number | undefined }> = [];
-  let refreshes = 0;
   let inits = 0;
   const conn = {
     connection: { pending: 0, closed: false },
@@ -78,10 +77,10 @@ function scripted(scheduler: TestScheduler, answers: number[], latency = 2) {
     readyConnection: () => conn as unknown as BrokerConnection,
     connectionTo: () => Promise.resolve(conn as unknown as BrokerConnection),
     anyBroker: () => Promise.resolve(conn as unknown as BrokerConnection),
-    requestUpdate: () => { refreshes++; },
+    requestUpdate: () => undefined,
     updateLeaders: () => undefined,
   } as unknown as Cluster;
-  return { cluster, sends, refreshes: () => refreshes, inits: () => inits };
+  return { cluster, sends, inits: () => inits };
 }
 
 function oneBatch(createdAt: number, partition = 0, records = 1): ProducerBatch {
@@ -118,22 +117,6 @@ function setup(answers: number[], overrides: Partial<ProducerConfig> = {}, txn?:
 }
 
 describe('idempotence', () => {
-  const seqs = (send: { batches: Stamp[] }) => send.batches.map((b) => `${b.partition}:${b.epoch}:${b.sequence}`);
-
-  test('one InitProducerId; each batch gets its partition\'s next sequence when drained; up to maxInFlight batches of a partition in flight', async () => {
-    const { scheduler, broker, sender } = setup([]);
-    const done: ProducerBatch[] = [];
-    for (let i = 0; i < 7; i++) sender.enqueue(oneBatch(0, 0), { done: (b) => done.push(b) });
-    sender.enqueue(oneBatch(0, 1), { done: (b) => done.push(b) });
-    await advance(scheduler, 100);
-    expect(broker.inits()).toBe(1);
-    // Five requests at once (maxInFlight 5), one batch per partition each; the rest after answers.
-    expect(broker.sends.filter((s) => s.at === broker.sends[0].at)).toHaveLength(5);
-    expect(broker.sends.flatMap(seqs)).toEqual(['0:0:0', '1:0:0', '0:0:1', '0:0:2', '0:0:3', '0:0:4', '0:0:5', '0:0:6']);
-    expect(broker.sends.every((s) => s.batches.every((b) => b.producerId === 7 && !b.transactional))).toBe(true);
-    expect(done.map((b) => b.error)).toEqual(Array(8).fill(null));
-  });
-
   test('a batch refused as MESSAGE_TOO_LARGE is split into halves that take its sequences; the batch behind waits for them', async () => {
     const { scheduler, broker, sender } = setup([ErrorCode.MESSAGE_TOO_LARGE, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER]);
     const done: ProducerBatch[] = [];
@@ -228,13 +211,6 @@ describe('idempotence', () => {
     expect(done[0].error?.message).toMatch(/deliveryTimeoutMs 40000/);
   });
 
-  test('without idempotence, batches carry no producer id', async () => {
-    const { scheduler, broker, sender } = setup([], { idempotent: false });
-    sender.enqueue(oneBatch(0), { done: () => undefined });
-    await advance(scheduler, 100);
-    expect(broker.inits()).toBe(0);
-    expect(broker.sends[0].batches[0]).toMatchObject({ producerId: -1, epoch: -1, sequence: -1 });
-  });
 });
 
 describe('against FakeKafka, in virtual time', () => {
@@ -415,5 +391,30 @@ describe('against FakeKafka, in virtual time', () => {
     expect(stamps().slice(1)).toEqual(['0:0:1', '0:0:2', '0:1:0']);
     expect(outcomes.sort()).toEqual(['a INVALID_RECORD', 'b ok']);
     expect(written(0)).toEqual(['z 0:0', 'b 1:0']);
+  });
+
+  test('one InitProducerId; each batch gets its partition\'s next sequence when drained; up to maxInFlight batches of a partition in flight', async () => {
+    start({ batchBytes: 1 });
+    const offsets: number[] = [];
+    await runMarbles(testScheduler, async () => {
+      // The topic's metadata first, so the batches below are all ready at once (at 6).
+      await send(2, 'first');
+      await Promise.all([...Array.from({ length: 7 }, (_, i) => send(0, `a${i}`)), send(1, 'b')].map((sent) => sent.then((m) => offsets.push(m.offset))));
+    });
+    const sent = fake.requests('Produce').slice(1);
+    // Five requests at once (maxInFlight 5), partition 1's batch with partition 0's first; the
+    // last two when the first answers came back, 2 ms later.
+    expect(sent.map((r) => r.at)).toEqual([8, 8, 8, 8, 8, 10, 10]);
+    expect(stamps().slice(1)).toEqual(['0:0:0', '1:0:0', '0:0:1', '0:0:2', '0:0:3', '0:0:4', '0:0:5', '0:0:6']);
+    expect(fake.requests('InitProducerId')).toHaveLength(1);
+    expect(fake.records('t', 0).map((r) => `${r.value?.toString()} ${r.producerId} ${r.sequence}`)).toEqual(Array.from({ length: 7 }, (_, i) => `a${i} 1000 ${i}`));
+    expect(offsets.sort()).toEqual([0, 0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  test('without idempotence, batches carry no producer id, and no InitProducerId is sent', async () => {
+    start({ idempotent: false });
+    await runMarbles(testScheduler, () => send(0, 'a'));
+    expect(fake.requests('InitProducerId')).toHaveLength(0);
+    expect(fake.records('t', 0).map((r) => [r.producerId, r.producerEpoch, r.sequence])).toEqual([[-1, -1, -1]]);
   });
 });
