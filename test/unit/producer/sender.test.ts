@@ -17,10 +17,10 @@ import { internals } from '../../../src/producer/internals.ts';
 
 // The sender in virtual time. Against FakeKafka (kafkarx/testing) on the same TestScheduler where
 // a broker's answers show the behaviour: retries, backoff, delivery timeout, sequences the broker
-// refuses as out of order or takes as duplicates, a producer whose state the broker lost. Against a
-// scripted cluster where a test drives the Sender's own hooks directly (the transaction hooks that
-// admit or doom a batch) or needs batches built by hand (a 4-record batch split under a 1-record
-// one). What goes over the wire is covered by the integration tests.
+// refuses as out of order or takes as duplicates, a producer whose state the broker lost, a batch
+// too large for its topic. Against a scripted cluster where a test drives the Sender's transaction
+// hooks directly (admitting or dooming a batch: the transaction manager's side is tested with the
+// fake in transactions.test.ts). What goes over the wire is covered by the integration tests.
 interface Stamp {
   partition: number;
   producerId: number;
@@ -117,22 +117,6 @@ function setup(answers: number[], overrides: Partial<ProducerConfig> = {}, txn?:
 }
 
 describe('idempotence', () => {
-  test('a batch refused as MESSAGE_TOO_LARGE is split into halves that take its sequences; the batch behind waits for them', async () => {
-    const { scheduler, broker, sender } = setup([ErrorCode.MESSAGE_TOO_LARGE, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER]);
-    const done: ProducerBatch[] = [];
-    let splits = 0;
-    const owner = { done: (b: ProducerBatch) => void done.push(b), split: (_b: ProducerBatch, parts: number) => void (splits += parts - 1) };
-    sender.enqueue(oneBatch(0, 0, 4), owner);
-    sender.enqueue(oneBatch(0, 0, 1), owner);
-    await advance(scheduler, 2000);
-    const sent = broker.sends.flatMap((s) => s.batches.map((b) => `${b.sequence}+${b.records}`));
-    // 0+4 refused whole; 4+1 (in flight with it) is out of order; then 0+2, 2+2 and 4+1 again.
-    expect(sent).toEqual(['0+4', '4+1', '0+2', '2+2', '4+1']);
-    expect(splits).toBe(1);
-    expect(done.map((b) => [b.records.length, b.error, b.baseOffset])).toEqual([[2, null, 42], [2, null, 42], [1, null, 42]]);
-    expect(sender.pending).toBe(0);
-  });
-
   test('a transactional batch waits until its partition is in the transaction, carries the transactional bit and goes in Produce ≤ 11', async () => {
     let admitted = false;
     const failures: Error[] = [];
@@ -416,5 +400,31 @@ describe('against FakeKafka, in virtual time', () => {
     await runMarbles(testScheduler, () => send(0, 'a'));
     expect(fake.requests('InitProducerId')).toHaveLength(0);
     expect(fake.records('t', 0).map((r) => [r.producerId, r.producerEpoch, r.sequence])).toEqual([[-1, -1, -1]]);
+  });
+
+  test('a batch refused as MESSAGE_TOO_LARGE is split into halves that take its sequences; the batch behind waits for them', async () => {
+    // Batches of up to 100 bytes: four of these records make one of 97 bytes, which the topic
+    // (max.message.bytes 90) refuses; two make 79, one 70.
+    start({ batchBytes: 100, lingerMs: 1000 }, {});
+    fake.createTopic('t', 1, { maxMessageBytes: 90 });
+    const offsets: string[] = [];
+    await runMarbles(testScheduler, async () => {
+      // The partition knows the producer (sequence 0), so it refuses what comes out of order.
+      const first = send(0, 'z');
+      await producer.flush();
+      await first;
+      const all = Promise.all(['v1', 'v2', 'v3', 'v4', 'v5'].map((v) => send(0, v).then((m) => offsets.push(`${v}@${m.offset}`))));
+      await producer.flush();
+      await all;
+    });
+    const sent = fake.requests('Produce').slice(1).map((r) => (r.body as ProduceRequest).topicData[0].partitionData.map((d) => {
+      const b = Buffer.from(d.records!);
+      return `${b.readInt32BE(BatchOffset.BASE_SEQUENCE)}+${b.readInt32BE(BatchOffset.RECORD_COUNT)}`;
+    }).join());
+    // 1+4 refused whole; 5+1 (in flight with it) is out of order; then 1+2, 3+2 and 5+1 again.
+    expect(sent).toEqual(['1+4', '5+1', '1+2', '3+2', '5+1']);
+    expect(offsets).toEqual(['v1@1', 'v2@2', 'v3@3', 'v4@4', 'v5@5']);
+    expect(written(0)).toEqual(['z 0:0', 'v1 0:1', 'v2 0:2', 'v3 0:3', 'v4 0:4', 'v5 0:5']);
+    expect(internals(producer).memory.used).toBe(0);
   });
 });
