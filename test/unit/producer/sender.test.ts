@@ -1,3 +1,4 @@
+import { lastValueFrom, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { createProducer, type Producer } from 'kafkarx';
 import { FakeKafka, runMarbles, type FakeKafkaOptions } from 'kafkarx/testing';
@@ -117,41 +118,6 @@ function setup(answers: number[], overrides: Partial<ProducerConfig> = {}, txn?:
 }
 
 describe('idempotence', () => {
-  test('a transactional batch waits until its partition is in the transaction, carries the transactional bit and goes in Produce ≤ 11', async () => {
-    let admitted = false;
-    const failures: Error[] = [];
-    const hooks: TransactionHooks = {
-      transactionalId: 'tx',
-      admit: () => admitted,
-      batchFailed: (e) => void failures.push(e),
-      doomed: () => undefined,
-    };
-    const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, hooks);
-    sender.setProducerId(9, 3);
-    const done: ProducerBatch[] = [];
-    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
-    await advance(scheduler, 50);
-    expect(broker.sends).toHaveLength(0);
-    admitted = true;
-    sender.wake();
-    await advance(scheduler, 100);
-    expect(broker.sends).toHaveLength(1);
-    expect(broker.sends[0]).toMatchObject({ transactionalId: 'tx', version: 11, batches: [{ producerId: 9, epoch: 3, sequence: 0, transactional: true }] });
-    expect(broker.inits()).toBe(0);
-    expect(done[0].error).toBeNull();
-    expect(failures).toEqual([]);
-  });
-
-  test('with transaction version 2 a transactional batch goes at once (the leader adds its partition), in Produce v12', async () => {
-    const hooks: TransactionHooks = { transactionalId: 'tx', transactionV2: true, admit: () => true, batchFailed: () => undefined, doomed: () => undefined };
-    const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, hooks);
-    sender.setProducerId(9, 4);
-    sender.enqueue(oneBatch(0), { done: () => undefined });
-    await advance(scheduler, 50);
-    expect(broker.sends).toHaveLength(1);
-    expect(broker.sends[0]).toMatchObject({ transactionalId: 'tx', version: 12, batches: [{ producerId: 9, epoch: 4, sequence: 0, transactional: true }] });
-  });
-
   test('a transactional batch that may not go (no open transaction) fails without being sent', async () => {
     const refusal = new Error('no open transaction');
     const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, { transactionalId: 'tx', admit: () => refusal, batchFailed: () => undefined, doomed: () => undefined });
@@ -426,5 +392,36 @@ describe('against FakeKafka, in virtual time', () => {
     expect(offsets).toEqual(['v1@1', 'v2@2', 'v3@3', 'v4@4', 'v5@5']);
     expect(written(0)).toEqual(['z 0:0', 'v1 0:1', 'v2 0:2', 'v3 0:3', 'v4 0:4', 'v5 0:5']);
     expect(internals(producer).memory.used).toBe(0);
+  });
+
+  /** Each Produce as "<arrival> v<version> <transactionalId> <partition>:<epoch>:<sequence> transactional|plain". */
+  const transactional = () => fake.requests('Produce').map((r) => {
+    const body = r.body as ProduceRequest;
+    const d = body.topicData[0].partitionData[0];
+    const b = Buffer.from(d.records!);
+    const bit = (b.readInt16BE(BatchOffset.ATTRIBUTES) & Attribute.TRANSACTIONAL) !== 0 ? 'transactional' : 'plain';
+    return `${r.at} v${r.version} ${body.transactionalId} ${d.index}:${b.readInt16BE(BatchOffset.PRODUCER_EPOCH)}:${b.readInt32BE(BatchOffset.BASE_SEQUENCE)} ${bit}`;
+  });
+
+  test('transaction version 1: a transactional batch waits until its partition is in the transaction, carries the transactional bit and goes in Produce ≤ 11', async () => {
+    start({ transactionalId: 'tx' }, { t: 1 }, { transactionVersion: 1 });
+    // The coordinator takes 50 ms more to add the partition.
+    fake.delayResponses('AddPartitionsToTxn', 50);
+    await runMarbles(testScheduler, () => lastValueFrom(producer.transaction((tx) => of({ topic: 't', value: 'a' }).pipe(tx.send()))));
+    const [added] = fake.requests('AddPartitionsToTxn');
+    // Sent at 10, answered at 62: the batch leaves only then.
+    expect(added.at).toBe(10);
+    expect(transactional()).toEqual(['62 v11 tx 0:0:0 transactional']);
+    // Its producer id is the transaction manager's: the sender asks for none of its own.
+    expect(fake.requests('InitProducerId')).toHaveLength(1);
+    expect(fake.readCommitted('t').map((r) => r.value?.toString())).toEqual(['a']);
+  });
+
+  test('transaction version 2: a transactional batch goes at once (the leader adds its partition), in Produce v12', async () => {
+    start({ transactionalId: 'tx' }, { t: 1 });
+    await runMarbles(testScheduler, () => lastValueFrom(producer.transaction((tx) => of({ topic: 't', value: 'a' }).pipe(tx.send()))));
+    expect(fake.requests('AddPartitionsToTxn')).toEqual([]);
+    expect(transactional()).toEqual(['10 v12 tx 0:0:0 transactional']);
+    expect(fake.readCommitted('t').map((r) => r.value?.toString())).toEqual(['a']);
   });
 });
