@@ -7,7 +7,7 @@ import * as M from '../protocol/messages/index.ts';
 import { Reader } from '../protocol/reader.ts';
 import { Writer } from '../protocol/writer.ts';
 import { readRecordBatches } from '../record/batch-reader.ts';
-import { FAKE_DECOMPRESS, PartitionLog, recordsOf, Topic, Transaction, type CommittedOffset, type FakeRecord } from './model.ts';
+import { FAKE_DECOMPRESS, nextSequence, PartitionLog, recordsOf, Topic, Transaction, type CommittedOffset, type FakeRecord } from './model.ts';
 import { FakeSocket, type FrameHandler } from './socket.ts';
 
 export type { CommittedOffset, FakeRecord, RecordState } from './model.ts';
@@ -720,11 +720,6 @@ export class FakeKafka {
     txn.offsets.clear();
     txn.state = 'empty';
   }
-}
-
-/** The sequence `n` after `sequence`: after 2^31 - 1 sequences start again at 0, as Kafka's. */
-function nextSequence(sequence: number, n: number): number {
-  return sequence > 0x7fffffff - n ? n - (0x7fffffff - sequence) - 1 : sequence + n;
 }
 
 function hostOf(node: number): string {

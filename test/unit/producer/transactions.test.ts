@@ -55,6 +55,7 @@ function start(config: Partial<ProducerConfig> = {}): Producer {
 afterEach(async () => {
   if (!producer) return;
   await producer.close();
+  producer = undefined;
   expect(fake.openConnections).toBe(0);
   fake.close();
 });
