@@ -171,7 +171,7 @@ test('delayBroker: every answer from the slow broker comes that much later, the 
   expect(answered[1] - produceTo(2)[1]).toBe(1);
 });
 
-test.each([false, true])('forgetProducers: the partition takes the next batch at whatever sequence it has, as Kafka 2.5+; with legacyUnknownProducerId (%s) it is refused', async (legacyUnknownProducerId) => {
+test.each([false, true])('forgetProducers, legacyUnknownProducerId %s: the next batch is written at its sequence (Kafka 2.5+), or refused as of an unknown producer (before 2.5)', async (legacyUnknownProducerId) => {
   start({ legacyUnknownProducerId });
   await runMarbles(testScheduler, async () => {
     await producer.send({ topic: 't', value: 'a' });
