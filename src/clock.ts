@@ -25,6 +25,11 @@ export interface Clock {
    * the midpoint, 0.5, so backoffs are exactly their nominal length and a run repeats exactly.
    */
   random(): number;
+  /**
+   * A monotonic time in ns, for measuring durations: process.hrtime in real time, the scheduler's
+   * milliseconds × 10⁶ in virtual time.
+   */
+  nanos(): bigint;
 }
 
 const realClock: Clock = {
@@ -39,6 +44,7 @@ const realClock: Clock = {
     return () => clearImmediate(immediate);
   },
   random: Math.random,
+  nanos: () => process.hrtime.bigint(),
 };
 
 /** The clock of a producer: `scheduler`'s time when given, real time otherwise. */
@@ -55,5 +61,6 @@ export function clockOf(scheduler: SchedulerLike | undefined): Clock {
     schedule,
     soon: (fn) => schedule(fn, 0),
     random: () => 0.5,
+    nanos: () => BigInt(Math.round(scheduler.now() * 1e6)),
   };
 }

@@ -1,4 +1,5 @@
 import { ReplaySubject, type Observable } from 'rxjs';
+import { clockOf, type Clock } from '../clock.ts';
 import { ProducerClosedError } from '../cluster/closed.ts';
 import type { BrokerAddress, MetadataUpdate, TopicInfo } from '../cluster/metadata.ts';
 import type { BrokerConnection } from '../network/broker.ts';
@@ -20,7 +21,7 @@ import type { Tracing } from './tracing.ts';
 export class Instrumentation {
   readonly clientId: string;
   readonly log: Log;
-  readonly metrics = new ProducerMetrics();
+  readonly metrics: ProducerMetrics;
   readonly tracing: Tracing | undefined;
   private readonly closing = new ReplaySubject<void>(1);
   /** Traffic observers of bootstrap connections, by address, until metadata names their broker. */
@@ -33,8 +34,13 @@ export class Instrumentation {
   /** With `tracing: { propagate: true }`: puts each record's trace context into its headers. */
   readonly headerInjector: HeaderInjector | undefined;
 
-  constructor(clientId: string, logger: Logger | null, tracing?: Tracing) {
+  /** The producer's clock: metrics follow its scheduler when it has one. */
+  private readonly clock: Clock;
+
+  constructor(clientId: string, logger: Logger | null, tracing?: Tracing, clock: Clock = clockOf(undefined)) {
     this.clientId = clientId;
+    this.clock = clock;
+    this.metrics = new ProducerMetrics(clock.now());
     this.log = new Log(logger);
     this.tracing = tracing;
     this.headerInjector = tracing?.propagate ? (topic, headers) => tracing.inject(topic, headers) : undefined;
@@ -46,7 +52,7 @@ export class Instrumentation {
   }
 
   snapshot(buffer: BufferState): MetricsSnapshot {
-    return this.metrics.snapshot(buffer);
+    return this.metrics.snapshot(buffer, this.clock.now());
   }
 
   /**
@@ -55,7 +61,7 @@ export class Instrumentation {
    * using it as that broker's connection.
    */
   connectionObserver(nodeId: number, address: string): ConnectionObserver {
-    const observer = new TrafficObserver(this.metrics, nodeId);
+    const observer = new TrafficObserver(this.metrics, nodeId, this.clock);
     // The latest bootstrap connection to an address is the one the cluster may adopt.
     if (nodeId < 0) this.unidentified.set(address, observer);
     return observer;
@@ -65,17 +71,17 @@ export class Instrumentation {
   connected(c: BrokerConnection, failures: number): void {
     const nodeId = c.nodeId;
     const address = c.address;
-    this.metrics.connectionOpened(Date.now());
+    this.metrics.connectionOpened(this.clock.now());
     const fields: LogFields = { clientId: this.clientId, broker: nodeId, address };
     if (failures > 0) this.log.write('info', `connection to broker ${address} re-established after ${failures} failed attempt(s)`, { ...fields, attempt: failures + 1 });
     else this.log.write('debug', `connected to broker ${address}`, fields);
     if (connectionChannel.hasSubscribers) connectionChannel.publish({ event: 'connect', clientId: this.clientId, nodeId, address });
     c.connection.onThrottle((ms, request) => {
-      if (request.startsWith('Produce')) this.metrics.throttled(ms, Date.now());
+      if (request.startsWith('Produce')) this.metrics.throttled(ms, this.clock.now());
       this.log.write('debug', `broker ${address} throttles this client for ${ms} ms (quota)`, { ...fields, request, throttleTimeMs: ms });
     });
     c.connection.onClose((error) => {
-      this.metrics.connectionClosed(Date.now());
+      this.metrics.connectionClosed(this.clock.now());
       const byClient = isClientClose(error);
       if (byClient) this.log.write('debug', `connection to broker ${address} closed`, fields);
       else this.log.write('info', `connection to broker ${address} lost`, { ...fields, ...errorFields(error) });
@@ -151,16 +157,17 @@ export class Instrumentation {
    * `kafkarx:request` when someone listens; the answer's latency is recorded when it settles.
    */
   produce<T>(c: BrokerConnection, batches: readonly ProducerBatch[], call: () => Promise<T>): Promise<T> {
-    const started = performance.now();
-    this.metrics.produced(batches, Date.now());
+    const clock = this.clock;
+    const started = clock.nanos();
+    this.metrics.produced(batches, clock.now());
     const nodeId = c.nodeId >= 0 ? c.nodeId : this.ids.get(c.address) ?? -1;
     const answer = requestChannel.hasSubscribers ? requestChannel.tracePromise(call, requestMessage(this.clientId, nodeId, c.address, batches)) : call();
-    return answer.finally(() => this.metrics.answered(nodeId, performance.now() - started, Date.now()));
+    return answer.finally(() => this.metrics.answered(nodeId, Number(clock.nanos() - started) / 1e6, clock.now()));
   }
 
   /** A batch failed retriably and goes again after its backoff. */
   retried(b: ProducerBatch, error: Error): void {
-    this.metrics.retried(b.topic, b.recordCount, Date.now());
+    this.metrics.retried(b.topic, b.recordCount, this.clock.now());
     this.log.write('debug', `retrying a batch of ${b.recordCount} record(s) for ${b.topic}-${b.partition} after ${error.name}`, {
       clientId: this.clientId, topic: b.topic, partition: b.partition, attempt: b.attempts, records: b.recordCount, ...errorFields(error),
     });
@@ -170,7 +177,7 @@ export class Instrumentation {
   settled(b: ProducerBatch): void {
     const error = b.error;
     if (error) {
-      this.metrics.failed(b.topic, b.recordCount, Date.now());
+      this.metrics.failed(b.topic, b.recordCount, this.clock.now());
       this.log.write(failureLevel(error, b.attempts), `${b.recordCount} record(s) for ${b.topic}-${b.partition} failed after ${b.attempts} attempt(s): ${error.message}`, {
         clientId: this.clientId, topic: b.topic, partition: b.partition, attempt: b.attempts, records: b.recordCount, ...errorFields(error),
       });
@@ -198,19 +205,21 @@ function failureLevel(error: Error, attempts: number): LogLevel {
 /** Counts a connection's frames for its broker's metrics (see connectionObserver). */
 class TrafficObserver implements ConnectionObserver {
   private readonly metrics: ProducerMetrics;
+  private readonly clock: Clock;
   nodeId: number;
 
-  constructor(metrics: ProducerMetrics, nodeId: number) {
+  constructor(metrics: ProducerMetrics, nodeId: number, clock: Clock) {
     this.metrics = metrics;
     this.nodeId = nodeId;
+    this.clock = clock;
   }
 
   written(bytes: number): void {
-    this.metrics.requestWritten(this.nodeId, bytes, Date.now());
+    this.metrics.requestWritten(this.nodeId, bytes, this.clock.now());
   }
 
   read(bytes: number): void {
-    this.metrics.responseRead(this.nodeId, bytes, Date.now());
+    this.metrics.responseRead(this.nodeId, bytes, this.clock.now());
   }
 }
 

@@ -29,7 +29,7 @@ export type NodeMetricName =
  * window is NaN, as in Java. Totals count since the producer started.
  */
 export interface MetricsSnapshot {
-  /** Date.now() when taken. */
+  /** When taken, by the producer's clock: Date.now(), or its scheduler's now() when it has one. */
   timestamp: number;
   producer: Record<ProducerMetricName, number>;
   topics: Record<string, Record<TopicMetricName, number>>;

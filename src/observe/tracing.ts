@@ -68,12 +68,18 @@ export class Tracing {
   private readonly tracer: OtelTracer;
   private readonly clientId: string;
   readonly propagate: boolean;
+  /**
+   * The producer's scheduler time, when it has a scheduler: spans start and end by it, as the
+   * batches' creation times do. Absent: OpenTelemetry's own clock ends them.
+   */
+  private readonly now: (() => number) | undefined;
 
-  constructor(api: OtelApi, clientId: string, version: string, propagate: boolean) {
+  constructor(api: OtelApi, clientId: string, version: string, propagate: boolean, now?: () => number) {
     this.api = api;
     this.tracer = api.trace.getTracer('kafkarx', version);
     this.clientId = clientId;
     this.propagate = propagate;
+    this.now = now;
   }
 
   batch(b: ProducerBatch): void {
@@ -94,7 +100,7 @@ export class Tracing {
       span.setStatus({ code: STATUS_ERROR, message: b.error.message });
       span.recordException(b.error);
     }
-    span.end();
+    span.end(this.now?.());
   }
 
   /**
@@ -104,11 +110,12 @@ export class Tracing {
   inject(topic: string, headers: readonly RecordHeader[]): readonly RecordHeader[] {
     const span = this.tracer.startSpan(`create ${topic}`, {
       kind: PRODUCER,
+      startTime: this.now?.(),
       attributes: { 'messaging.system': 'kafka', 'messaging.operation.type': 'create', 'messaging.operation.name': 'create', 'messaging.destination.name': topic, 'messaging.client.id': this.clientId },
     }, this.api.context.active());
     const carrier: Record<string, string> = {};
     this.api.propagation.inject(this.api.trace.setSpan(this.api.context.active(), span), carrier);
-    span.end();
+    span.end(this.now?.());
     const out: RecordHeader[] = headers.filter((h) => h.key !== 'traceparent' && h.key !== 'tracestate');
     for (const key of ['traceparent', 'tracestate']) {
       if (carrier[key] !== undefined) out.push({ key, value: Buffer.from(carrier[key], 'utf8') });
@@ -129,7 +136,8 @@ function recordLinks(b: ProducerBatch): OtelLink[] {
 }
 
 /** Checks the `tracing` setting and loads @opentelemetry/api when it is on. */
-export function resolveTracing(value: unknown, clientId: string, version: string): Tracing | undefined {
+/** `now`: the producer's scheduler time, when it has a scheduler (see Tracing). */
+export function resolveTracing(value: unknown, clientId: string, version: string, now?: () => number): Tracing | undefined {
   if (value === undefined || value === false) return undefined;
   if (value !== true && (typeof value !== 'object' || value === null || Array.isArray(value))) {
     throw new ConfigError(`tracing: expected true, false or { propagate?, api? }, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
@@ -143,7 +151,7 @@ export function resolveTracing(value: unknown, clientId: string, version: string
   if (typeof api?.trace?.getTracer !== 'function' || typeof api.propagation?.inject !== 'function' || typeof api.context?.active !== 'function') {
     throw new ConfigError('tracing.api: expected the @opentelemetry/api module');
   }
-  return new Tracing(api, clientId, version, options.propagate === true);
+  return new Tracing(api, clientId, version, options.propagate === true, now);
 }
 
 /**

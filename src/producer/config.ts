@@ -214,7 +214,7 @@ export function resolveConfig(config: ProducerConfig): ResolvedConfig {
   }
   if (r.retryBackoffMaxMs < r.retryBackoffMs) r.retryBackoffMaxMs = r.retryBackoffMs;
   resolveIdempotence(config, r);
-  r.instrumentation = new Instrumentation(r.clientId, resolveLogger(config.logger), resolveTracing(config.tracing, r.clientId, VERSION));
+  r.instrumentation = new Instrumentation(r.clientId, resolveLogger(config.logger), resolveTracing(config.tracing, r.clientId, VERSION, config.scheduler ? r.clock.now : undefined), r.clock);
   return r;
 }
 

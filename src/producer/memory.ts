@@ -12,8 +12,12 @@ export class MemoryBudget {
   private waitedNs = 0n;
   private readonly roomListeners: Array<() => void> = [];
 
-  constructor(limit: number) {
+  /** Monotonic ns for the wait times: the producer's clock (virtual time in tests). */
+  private readonly nanos: () => bigint;
+
+  constructor(limit: number, nanos: () => bigint = () => process.hrtime.bigint()) {
     this.limit = limit;
+    this.nanos = nanos;
   }
 
   get used(): number {
@@ -27,7 +31,7 @@ export class MemoryBudget {
 
   /** Time records have waited for room, in ns, since the start (Java's bufferpool-wait-time-ns-total). */
   get waitTimeNs(): number {
-    const now = process.hrtime.bigint();
+    const now = this.nanos();
     let total = this.waitedNs;
     for (const w of this.waiters) total += now - w.since;
     return Number(total);
@@ -70,14 +74,14 @@ export class MemoryBudget {
    * `granted` runs once the bytes are reserved.
    */
   wait(bytes: number, granted: () => void): () => void {
-    const waiter = { bytes, grant: granted, since: process.hrtime.bigint() };
+    const waiter = { bytes, grant: granted, since: this.nanos() };
     this.waiters.push(waiter);
     this.serve();
     return () => {
       const i = this.waiters.indexOf(waiter);
       if (i !== -1) {
         this.waiters.splice(i, 1);
-        this.waitedNs += process.hrtime.bigint() - waiter.since;
+        this.waitedNs += this.nanos() - waiter.since;
         this.serve();
       }
     };
@@ -112,7 +116,7 @@ export class MemoryBudget {
     while (this.waiters.length > 0 && this.usedBytes + this.waiters[0].bytes <= this.limit) {
       const w = this.waiters.shift()!;
       this.usedBytes += w.bytes;
-      this.waitedNs += process.hrtime.bigint() - w.since;
+      this.waitedNs += this.nanos() - w.since;
       w.grant();
     }
     if (this.hasRoom && this.roomListeners.length > 0) {

@@ -89,8 +89,8 @@ export interface Producer {
    */
   metrics(): MetricsSnapshot;
   /**
-   * A metrics snapshot every `intervalMs` (on `scheduler`; RxJS's asyncScheduler by default),
-   * completing when the producer closes.
+   * A metrics snapshot every `intervalMs` (on `scheduler`; by default the producer's own
+   * scheduler, else RxJS's asyncScheduler), completing when the producer closes.
    */
   metrics$(intervalMs: number, scheduler?: SchedulerLike): Observable<MetricsSnapshot>;
 }
@@ -143,7 +143,7 @@ class KafkaProducer implements Producer, ProducerInternals {
   constructor(config: ProducerConfig, pipelineFactory?: PipelineFactory, transactionFactory?: TransactionFactory) {
     this.config = resolveConfig(config);
     this.cluster = new Cluster(this.config);
-    this.memory = new MemoryBudget(this.config.bufferMemory);
+    this.memory = new MemoryBudget(this.config.bufferMemory, this.config.clock.nanos);
     // As Java's BufferPool: idle batch buffers are kept, up to bufferMemory of them, so steady
     // producing reuses its buffers instead of leaving them to the garbage collector.
     this.builders = new RecordBatchBuilderPool(this.config.batchBytes + BUILDER_SLACK, Math.max(1, Math.floor(this.config.bufferMemory / this.config.batchBytes)));
@@ -323,10 +323,10 @@ class KafkaProducer implements Producer, ProducerInternals {
   }
 
   /**
-   * A metrics snapshot every `intervalMs` (on `scheduler`; RxJS's asyncScheduler by default),
-   * completing when the producer closes.
+   * A metrics snapshot every `intervalMs` (on `scheduler`; by default the producer's own
+   * scheduler, else RxJS's asyncScheduler), completing when the producer closes.
    */
-  metrics$(intervalMs: number, scheduler: SchedulerLike = asyncScheduler): Observable<MetricsSnapshot> {
+  metrics$(intervalMs: number, scheduler: SchedulerLike = this.config.scheduler ?? asyncScheduler): Observable<MetricsSnapshot> {
     if (typeof intervalMs !== 'number' || !Number.isFinite(intervalMs) || intervalMs <= 0) {
       throw new RangeError(`metrics$: intervalMs must be a number of milliseconds > 0, got ${String(intervalMs)}`);
     }

@@ -7,7 +7,7 @@ import * as M from '../protocol/messages/index.ts';
 import { Reader } from '../protocol/reader.ts';
 import { Writer } from '../protocol/writer.ts';
 import { readRecordBatches } from '../record/batch-reader.ts';
-import { FAKE_DECOMPRESS, PartitionLog, recordsOf, Topic, Transaction, type CommittedOffset, type FakeRecord } from './model.ts';
+import { FAKE_DECOMPRESS, nextSequence, PartitionLog, recordsOf, Topic, Transaction, type CommittedOffset, type FakeRecord } from './model.ts';
 import { FakeSocket, type FrameHandler } from './socket.ts';
 
 export type { CommittedOffset, FakeRecord, RecordState } from './model.ts';
@@ -33,6 +33,12 @@ export interface FakeKafkaOptions {
    * TxnOffsetCommit ≤ 4).
    */
   transactionVersion?: 1 | 2;
+  /**
+   * Answer UNKNOWN_PRODUCER_ID to a batch whose producer the partition has no state of (a
+   * forgotten one, see forgetProducers) unless its sequence is 0, as brokers before Kafka 2.5 did.
+   * Default false: the batch is appended, as Kafka 2.5+ does (KIP-360).
+   */
+  legacyUnknownProducerId?: boolean;
 }
 
 /** A client connection as the fake saw it. */
@@ -109,8 +115,9 @@ const key = (topic: string, partition: number) => `${topic}\0${partition}`;
  * request and response frames a broker does, through kafkarx's generated protocol codecs: every
  * operator, `toKafka()`, idempotence and transactions run unchanged against it.
  *
- * It keeps topics, partitions and their leaders, offsets, producer ids and sequences (duplicates
- * are acknowledged with their first offset, gaps are OUT_OF_ORDER_SEQUENCE_NUMBER), transactions
+ * It keeps topics, partitions and their leaders, offsets, producer ids and sequences as Kafka 2.5+
+ * (duplicates are acknowledged with their first offset, gaps are OUT_OF_ORDER_SEQUENCE_NUMBER, a
+ * producer without state is written at any sequence), transactions
  * (classic: AddPartitionsToTxn, markers at EndTxn) and consumer-group offsets, and lets a test
  * inject faults and inspect every record.
  */
@@ -130,6 +137,8 @@ export class FakeKafka {
   private readonly timers = new Set<{ unsubscribe(): void }>();
   private readonly drops: Array<{ api: string; times: number }> = [];
   private readonly delays: Array<{ api: string; ms: number; times: number }> = [];
+  /** Extra latency of every answer from a broker (delayBroker). */
+  private readonly brokerDelays = new Map<number, number>();
   private nextProducerId = 1000;
   private topicCount = 0;
   private readonly opts: Required<Omit<FakeKafkaOptions, 'scheduler' | 'topics'>> & { scheduler?: SchedulerLike };
@@ -141,7 +150,7 @@ export class FakeKafka {
     const brokers = options.brokers ?? 1;
     this.opts = {
       brokers, autoCreateTopics: options.autoCreateTopics ?? true, defaultPartitions: options.defaultPartitions ?? 1, latencyMs: options.latencyMs ?? 0,
-      scheduler: options.scheduler, transactionVersion: options.transactionVersion ?? 2,
+      scheduler: options.scheduler, transactionVersion: options.transactionVersion ?? 2, legacyUnknownProducerId: options.legacyUnknownProducerId ?? false,
     };
     this.nodes = Array.from({ length: brokers }, (_, i) => i + 1);
     this.bootstrap = this.nodes.map((n) => `${hostOf(n)}:9092`);
@@ -276,6 +285,17 @@ export class FakeKafka {
   }
 
   /**
+   * From now on every answer from broker `node` comes `ms` later than the others (a slow disk, a
+   * long GC pause, a distant rack); 0 makes it as fast as the rest again. The requests themselves
+   * are carried out on arrival, as by a broker whose responses are slow.
+   */
+  delayBroker(node: number, ms: number): void {
+    if (!this.nodes.includes(node)) throw new Error(`FakeKafka: no broker ${node}`);
+    if (ms > 0) this.brokerDelays.set(node, ms);
+    else this.brokerDelays.delete(node);
+  }
+
+  /**
    * The next `times` requests of an API are carried out (a Produce is appended) but the
    * connection then drops before the answer: the broker wrote it, the client never heard.
    */
@@ -298,6 +318,15 @@ export class FakeKafka {
     const p = this.partition(topic, partition);
     p.leader = node;
     p.leaderEpoch++;
+  }
+
+  /**
+   * The partition forgets every producer's state (epochs and last sequences), as when retention or
+   * DeleteRecords removed all their batches: each producer's next batch is taken at whatever
+   * sequence it has (or refused with UNKNOWN_PRODUCER_ID under `legacyUnknownProducerId`).
+   */
+  forgetProducers(topic: string, partition: number): void {
+    this.partition(topic, partition).producers.clear();
   }
 
   /**
@@ -388,7 +417,7 @@ export class FakeKafka {
         handler.encode(w, version, response as never);
         const entry = { ready: false, response: w.toBuffer() as Buffer | undefined, drop: this.take(this.drops, handler.name) !== undefined };
         queue.push(entry);
-        this.after(this.opts.latencyMs + (this.take(this.delays, handler.name)?.ms ?? 0), () => {
+        this.after(this.opts.latencyMs + (this.brokerDelays.get(node) ?? 0) + (this.take(this.delays, handler.name)?.ms ?? 0), () => {
           entry.ready = true;
           while (queue.length > 0 && queue[0].ready) {
             const next = queue.shift()!;
@@ -507,7 +536,7 @@ export class FakeKafka {
     if (batches.length !== 1) return fail(ErrorCode.INVALID_RECORD);
     const batch = batches[0];
     if (batch.sizeInBytes > this.topics.get(topicName)!.maxMessageBytes) return fail(ErrorCode.MESSAGE_TOO_LARGE);
-    const last = (batch.baseSequence + batch.lastOffsetDelta) | 0;
+    const last = nextSequence(batch.baseSequence, batch.lastOffsetDelta);
     let entry = batch.producerId >= 0 ? p.producers.get(batch.producerId) : undefined;
     if (batch.producerId >= 0) {
       if (batch.isTransactional) {
@@ -521,15 +550,28 @@ export class FakeKafka {
         if (txn.state !== 'ongoing' || !txn.partitions.has(p)) return fail(ErrorCode.INVALID_TXN_STATE);
       }
       if (entry && batch.producerEpoch < entry.epoch) return fail(ErrorCode.INVALID_PRODUCER_EPOCH);
-      if (!entry || batch.producerEpoch > entry.epoch) {
-        if (batch.baseSequence !== 0) return fail(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+      if (!entry) {
+        // No state of this producer here (new, or its batches are gone: retention, a forgotten
+        // producer). Kafka 2.5+ appends its batch at whatever sequence it has (KIP-360), except a
+        // transaction version 2 batch, which must start at 0; brokers before 2.5 answered
+        // UNKNOWN_PRODUCER_ID to a sequence other than 0.
+        if (batch.baseSequence !== 0) {
+          if (this.opts.legacyUnknownProducerId) return fail(ErrorCode.UNKNOWN_PRODUCER_ID);
+          if (batch.isTransactional && implicitAdd) return fail(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+        }
         entry = { epoch: batch.producerEpoch, batches: [] };
         p.producers.set(batch.producerId, entry);
+      } else if (batch.producerEpoch > entry.epoch) {
+        // A new epoch starts its sequences at 0.
+        if (batch.baseSequence !== 0) return fail(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+        entry.epoch = batch.producerEpoch;
+        entry.batches.length = 0;
       } else {
-        // A retry of a batch the log already has: acknowledged again with its first offset.
+        // A retry of one of the last five batches: acknowledged again with its first offset, as
+        // Kafka does (NONE, not DUPLICATE_SEQUENCE_NUMBER), and not written twice.
         const duplicate = entry.batches.find((b) => b.first === batch.baseSequence && b.last === last);
         if (duplicate) return { errorCode: 0, baseOffset: duplicate.baseOffset };
-        const expected = entry.batches.length === 0 ? 0 : (entry.batches[entry.batches.length - 1].last + 1) | 0;
+        const expected = entry.batches.length === 0 ? 0 : nextSequence(entry.batches[entry.batches.length - 1].last, 1);
         if (batch.baseSequence !== expected) return fail(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
       }
     }

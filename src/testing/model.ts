@@ -122,6 +122,11 @@ export const FAKE_DECOMPRESS = (codec: number, data: Buffer): Uint8Array => {
   }
 };
 
+/** The sequence `n` after `sequence`: after 2^31 - 1 sequences start again at 0, as Kafka's. */
+export function nextSequence(sequence: number, n: number): number {
+  return sequence > 0x7fffffff - n ? n - (0x7fffffff - sequence) - 1 : sequence + n;
+}
+
 export function recordsOf(batch: DecodedRecordBatch, topic: string, partition: number, baseOffset: number): FakeRecord[] {
   return batch.records.map((r, i) => ({
     topic,
@@ -133,7 +138,7 @@ export function recordsOf(batch: DecodedRecordBatch, topic: string, partition: n
     headers: r.headers.map((h) => ({ key: h.key, value: h.value })),
     producerId: batch.producerId,
     producerEpoch: batch.producerEpoch,
-    sequence: batch.baseSequence < 0 ? -1 : (batch.baseSequence + i) | 0,
+    sequence: batch.baseSequence < 0 ? -1 : nextSequence(batch.baseSequence, i),
     transactional: batch.isTransactional,
     state: batch.isTransactional ? 'pending' : 'committed',
   }));

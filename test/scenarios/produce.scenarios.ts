@@ -99,4 +99,25 @@ export function produceScenarios(target: () => ScenarioTarget): void {
       await conn.close();
     }
   });
+
+  test('idempotent Produce, raw: a producer the partition has no state of is written at whatever sequence it starts with (KIP-360); sequences wrap from 2^31 - 1 to 0', async () => {
+    const t = target();
+    const topic = await t.createTopic('sc-seq-start', 1);
+    const conn = await BrokerConnection.open(-1, { ...(await t.leaderOf(topic)), clientId: 'scenario', connectTimeoutMs: 10_000, requestTimeoutMs: 30_000, maxInFlight: 1 });
+    try {
+      const outcomes = [];
+      for (const sequences of [[7, 7, 9, 8], [0x7fffffff, 0, 2, 1]]) {
+        const init = await conn.call(Apis.initProducerId, { transactionalId: null, transactionTimeoutMs: 60_000 });
+        for (const sequence of sequences) {
+          const res = await conn.call(Apis.produce, { transactionalId: null, acks: -1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: 0, records: idempotentBatch(Number(init.producerId), init.producerEpoch, sequence) }] }] });
+          const p = res.responses[0].partitionResponses[0];
+          outcomes.push([sequence, p.errorCode, Number(p.baseOffset)]);
+        }
+      }
+      const gap = ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER;
+      expect(outcomes).toEqual([[7, 0, 0], [7, 0, 0], [9, gap, -1], [8, 0, 1], [0x7fffffff, 0, 2], [0, 0, 3], [2, gap, -1], [1, 0, 4]]);
+    } finally {
+      await conn.close();
+    }
+  });
 }

@@ -29,6 +29,7 @@ const clock: Clock = {
     return () => clearImmediate(t);
   },
   random: () => 0.999999,
+  nanos: () => process.hrtime.bigint(),
 };
 
 /** A cluster of the fake's two brokers that bootstraps from broker 2 and knows both from metadata. */

@@ -27,6 +27,7 @@ async function reconnectWaits(random: number, attempts: number): Promise<number[
       return () => clearImmediate(t);
     },
     random: () => random,
+    nanos: () => BigInt(now) * 1_000_000n,
   };
   const fake = new FakeKafka({ brokers: 1 });
   const cluster = new Cluster({

@@ -1,20 +1,20 @@
 // Adaptive partitioning (KIP-794): how the sticky choice of keyless records is weighted by queue
 // sizes, and how a broker that stopped taking batches is left out.
-import { from, toArray } from 'rxjs';
+import { lastValueFrom, map, take, timer } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { partition } from '../../../operators/partition.ts';
+import { createProducer } from 'kafkarx';
+import { toKafka } from 'kafkarx/operators';
+import { FakeKafka, runMarbles, type FakeRecord } from 'kafkarx/testing';
 import type { Cluster } from '../../../src/cluster/cluster.ts';
 import type { BrokerConnection } from '../../../src/network/broker.ts';
 import { ProducerBatch } from '../../../src/producer/batch.ts';
-import { resolveConfig } from '../../../src/producer/config.ts';
+import { resolveConfig, type ProducerConfig } from '../../../src/producer/config.ts';
 import { ConfigError } from '../../../src/producer/errors.ts';
 import { MemoryBudget } from '../../../src/producer/memory.ts';
 import { PartitionChooser, weightedChoice } from '../../../src/producer/partitioners.ts';
 import { OutgoingRecord } from '../../../src/producer/record.ts';
 import { Sender } from '../../../src/producer/sender.ts';
 import { RecordBatchBuilder, RecordBatchBuilderPool } from '../../../src/record/batch-builder.ts';
-import { producer, record, seedTopic } from '../operators/support.ts';
-import { internals } from '../../../src/producer/internals.ts';
 
 test('weightedChoice: each partition counts (longest queue + 1 - its queue) times; equal queues are uniform', () => {
   // queues 0, 4, 2 weigh 5, 1, 3 out of 9
@@ -38,20 +38,54 @@ test('keyless records go to partitions with short queues more often, in proporti
   expect(chooser.choose('t', Buffer.from('foobar'), 10, 3, [0, 1, 2])).toBe(((-790332482 & 0x7fffffff) % 3));
 });
 
-test('the partition stage weighs keyless records by the sender\'s queues, unless partitionerAdaptive is false', async () => {
-  const route = async (adaptive: boolean) => {
-    const p = producer({ partitionerAdaptive: adaptive, batchBytes: 1 });
-    await seedTopic(p, 't', [1, 1, 1]);
-    // Partition 1 has 8 batches queued, the others none.
-    (internals(p).sender as unknown as { partitionLoad: unknown }).partitionLoad = () => ({ partitions: [0, 1, 2], queueSizes: [0, 8, 0] });
-    let r = 0;
-    let out: OutgoingRecord[] = [];
-    from(Array.from({ length: 3000 }, () => record('t', -1, 'v'))).pipe(partition(p, { random: () => ((r++ * 7919) % 100_000 + 0.5) / 100_000 }), toArray())
-      .subscribe((x) => (out = x));
-    return out.filter((x) => x.partition === 1).length / out.length;
+/**
+ * Two brokers on one TestScheduler: broker 1 leads partitions 0 and 2, broker 2 leads 1 and 3 and
+ * answers `slowMs` later than broker 1 (1 ms). `count` keyless records, one a millisecond, each in
+ * its own batch (batchBytes 1: every record makes a new sticky choice); resolves with the records
+ * each partition got, as written.
+ */
+async function slowBroker(slowMs: number, count: number, config: Partial<ProducerConfig>): Promise<{ fake: FakeKafka; perPartition: FakeRecord[][] }> {
+  const testScheduler = new TestScheduler((a, b) => expect(a).toEqual(b));
+  const fake = new FakeKafka({ brokers: 2, scheduler: testScheduler, latencyMs: 1 });
+  fake.createTopic('t', 4, { leaders: [1, 2, 1, 2] });
+  fake.delayBroker(2, slowMs);
+  const p = createProducer({ brokers: fake.bootstrap, transport: fake.transport, scheduler: testScheduler, lingerMs: 0, batchBytes: 1, ...config });
+  let r = 0;
+  const random = () => ((r++ * 7919) % 100_000 + 0.5) / 100_000;
+  try {
+    await runMarbles(testScheduler, () => lastValueFrom(timer(0, 1, testScheduler).pipe(take(count), map((i) => ({ topic: 't', value: `v${i}` })), toKafka(p, { random }))));
+  } finally {
+    await p.close();
+    fake.close();
+  }
+  return { fake, perPartition: [0, 1, 2, 3].map((partition) => fake.records('t', partition)) };
+}
+
+test('a broker that answers slowly gets fewer keyless records: its partitions\' queues are longer (KIP-794); not without partitionerAdaptive', async () => {
+  const share = async (adaptive: boolean) => {
+    const { perPartition } = await slowBroker(50, 1000, { partitionerAdaptive: adaptive });
+    expect(perPartition.flat()).toHaveLength(1000);
+    return (perPartition[1].length + perPartition[3].length) / 1000;
   };
-  expect(await route(true)).toBeLessThan(0.1); // 1 of 19
-  expect(await route(false)).toBeGreaterThan(0.25); // 1 of 3
+  // Broker 2 takes about 50 times as long per request: its batches queue up while broker 1's go at once.
+  expect(await share(true)).toBeLessThan(0.3);
+  // Without adaptive partitioning every partition is as likely: half the records.
+  expect(await share(false)).toBeGreaterThan(0.45);
+});
+
+test('with partitionerAvailabilityTimeoutMs, a broker that has taken no batch for that long gets no keyless records until it answers again', async () => {
+  // Broker 2 answers its first requests (sent at about 15 ms) only 2.5 s later.
+  const leftOut = async (availabilityTimeoutMs: number) => {
+    const { perPartition } = await slowBroker(2500, 3000, { partitionerAvailabilityTimeoutMs: availabilityTimeoutMs });
+    // Records made between 1.1 s and 2.5 s (by then broker 2 has taken nothing for over 1 s).
+    const between = (records: FakeRecord[]) => records.filter((x) => x.timestamp >= 1100 && x.timestamp < 2500).length;
+    return { slow: between(perPartition[1]) + between(perPartition[3]), fast: between(perPartition[0]) + between(perPartition[2]) };
+  };
+  const timedOut = await leftOut(1000);
+  expect(timedOut.slow).toBe(0);
+  expect(timedOut.fast).toBe(1400);
+  // Without the timeout its long queues only weigh against it.
+  expect((await leftOut(0)).slow).toBeGreaterThan(0);
 });
 
 test('partitionerAdaptive and partitionerAvailabilityTimeoutMs: Java\'s defaults, and checked', () => {

@@ -1,6 +1,7 @@
+import { lastValueFrom, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { createProducer, type Producer } from 'kafkarx';
-import { FakeKafka, runMarbles } from 'kafkarx/testing';
+import { FakeKafka, runMarbles, type FakeKafkaOptions } from 'kafkarx/testing';
 import type { Cluster } from '../../../src/cluster/cluster.ts';
 import { Apis } from '../../../src/network/apis.ts';
 import type { BrokerConnection } from '../../../src/network/broker.ts';
@@ -16,10 +17,11 @@ import { Sender, type TransactionHooks } from '../../../src/producer/sender.ts';
 import { internals } from '../../../src/producer/internals.ts';
 
 // The sender in virtual time. Against FakeKafka (kafkarx/testing) on the same TestScheduler where
-// a broker's real answers show the behaviour (retries, backoff, delivery timeout, sequences the
-// broker refuses as out of order); against a scripted stand-in where a test needs an answer the
-// fake does not give on its own (UNKNOWN_PRODUCER_ID, DUPLICATE_SEQUENCE_NUMBER) or drives the
-// transaction hooks directly. What goes over the wire is covered by the integration tests.
+// a broker's answers show the behaviour: retries, backoff, delivery timeout, sequences the broker
+// refuses as out of order or takes as duplicates, a producer whose state the broker lost, a batch
+// too large for its topic. Against a scripted cluster where a test drives the Sender's transaction
+// hooks directly (admitting or dooming a batch: the transaction manager's side is tested with the
+// fake in transactions.test.ts). What goes over the wire is covered by the integration tests.
 interface Stamp {
   partition: number;
   producerId: number;
@@ -31,7 +33,6 @@ interface Stamp {
 
 function scripted(scheduler: TestScheduler, answers: number[], latency = 2) {
   const sends: Array<{ at: number; partitions: number[]; batches: Stamp[]; transactionalId: string | null | undefined; version: number | undefined }> = [];
-  let refreshes = 0;
   let inits = 0;
   const conn = {
     connection: { pending: 0, closed: false },
@@ -77,10 +78,10 @@ function scripted(scheduler: TestScheduler, answers: number[], latency = 2) {
     readyConnection: () => conn as unknown as BrokerConnection,
     connectionTo: () => Promise.resolve(conn as unknown as BrokerConnection),
     anyBroker: () => Promise.resolve(conn as unknown as BrokerConnection),
-    requestUpdate: () => { refreshes++; },
+    requestUpdate: () => undefined,
     updateLeaders: () => undefined,
   } as unknown as Cluster;
-  return { cluster, sends, refreshes: () => refreshes, inits: () => inits };
+  return { cluster, sends, inits: () => inits };
 }
 
 function oneBatch(createdAt: number, partition = 0, records = 1): ProducerBatch {
@@ -117,107 +118,6 @@ function setup(answers: number[], overrides: Partial<ProducerConfig> = {}, txn?:
 }
 
 describe('idempotence', () => {
-  const seqs = (send: { batches: Stamp[] }) => send.batches.map((b) => `${b.partition}:${b.epoch}:${b.sequence}`);
-
-  test('one InitProducerId; each batch gets its partition\'s next sequence when drained; up to maxInFlight batches of a partition in flight', async () => {
-    const { scheduler, broker, sender } = setup([]);
-    const done: ProducerBatch[] = [];
-    for (let i = 0; i < 7; i++) sender.enqueue(oneBatch(0, 0), { done: (b) => done.push(b) });
-    sender.enqueue(oneBatch(0, 1), { done: (b) => done.push(b) });
-    await advance(scheduler, 100);
-    expect(broker.inits()).toBe(1);
-    // Five requests at once (maxInFlight 5), one batch per partition each; the rest after answers.
-    expect(broker.sends.filter((s) => s.at === broker.sends[0].at)).toHaveLength(5);
-    expect(broker.sends.flatMap(seqs)).toEqual(['0:0:0', '1:0:0', '0:0:1', '0:0:2', '0:0:3', '0:0:4', '0:0:5', '0:0:6']);
-    expect(broker.sends.every((s) => s.batches.every((b) => b.producerId === 7 && !b.transactional))).toBe(true);
-    expect(done.map((b) => b.error)).toEqual(Array(8).fill(null));
-  });
-
-  test('DUPLICATE_SEQUENCE_NUMBER means the broker already has the batch: success', async () => {
-    const { scheduler, sender } = setup([ErrorCode.DUPLICATE_SEQUENCE_NUMBER]);
-    const done: ProducerBatch[] = [];
-    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
-    await advance(scheduler, 100);
-    expect(done[0].error).toBeNull();
-  });
-
-  test('UNKNOWN_PRODUCER_ID bumps the epoch and renumbers the partition\'s unsettled batches from 0, in order (KIP-360)', async () => {
-    const { scheduler, broker, sender } = setup([ErrorCode.UNKNOWN_PRODUCER_ID, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER]);
-    const done: ProducerBatch[] = [];
-    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
-    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
-    sender.enqueue(oneBatch(0, 1), { done: (b) => done.push(b) });
-    await advance(scheduler, 2000);
-    const sent = broker.sends.flatMap(seqs);
-    expect(sent.filter((s) => s.startsWith('0:'))).toEqual(['0:0:0', '0:0:1', '0:1:0', '0:1:1']);
-    // Partition 1 shared the first request and its answer: it restarts too, under the same bump.
-    expect(sent.filter((s) => s.startsWith('1:'))).toEqual(['1:0:0', '1:1:0']);
-    expect(done.map((b) => b.error)).toEqual([null, null, null]);
-    expect(sender.idempotence!.epoch).toBe(1);
-  });
-
-  test('a batch failing for good after it was sent spends its sequence: the batches behind it restart under a new epoch', async () => {
-    const { scheduler, broker, sender } = setup([ErrorCode.INVALID_RECORD, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER]);
-    const done: ProducerBatch[] = [];
-    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
-    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
-    await advance(scheduler, 2000);
-    expect(broker.sends.flatMap(seqs)).toEqual(['0:0:0', '0:0:1', '0:1:0']);
-    expect(done[0].error).not.toBeNull();
-    expect(done[1].error).toBeNull();
-  });
-
-  test('a batch refused as MESSAGE_TOO_LARGE is split into halves that take its sequences; the batch behind waits for them', async () => {
-    const { scheduler, broker, sender } = setup([ErrorCode.MESSAGE_TOO_LARGE, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER]);
-    const done: ProducerBatch[] = [];
-    let splits = 0;
-    const owner = { done: (b: ProducerBatch) => void done.push(b), split: (_b: ProducerBatch, parts: number) => void (splits += parts - 1) };
-    sender.enqueue(oneBatch(0, 0, 4), owner);
-    sender.enqueue(oneBatch(0, 0, 1), owner);
-    await advance(scheduler, 2000);
-    const sent = broker.sends.flatMap((s) => s.batches.map((b) => `${b.sequence}+${b.records}`));
-    // 0+4 refused whole; 4+1 (in flight with it) is out of order; then 0+2, 2+2 and 4+1 again.
-    expect(sent).toEqual(['0+4', '4+1', '0+2', '2+2', '4+1']);
-    expect(splits).toBe(1);
-    expect(done.map((b) => [b.recordCount, b.error, b.baseOffset])).toEqual([[2, null, 42], [2, null, 42], [1, null, 42]]);
-    expect(sender.pending).toBe(0);
-  });
-
-  test('a transactional batch waits until its partition is in the transaction, carries the transactional bit and goes in Produce ≤ 11', async () => {
-    let admitted = false;
-    const failures: Error[] = [];
-    const hooks: TransactionHooks = {
-      transactionalId: 'tx',
-      admit: () => admitted,
-      batchFailed: (e) => void failures.push(e),
-      doomed: () => undefined,
-    };
-    const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, hooks);
-    sender.setProducerId(9, 3);
-    const done: ProducerBatch[] = [];
-    sender.enqueue(oneBatch(0), { done: (b) => done.push(b) });
-    await advance(scheduler, 50);
-    expect(broker.sends).toHaveLength(0);
-    admitted = true;
-    sender.wake();
-    await advance(scheduler, 100);
-    expect(broker.sends).toHaveLength(1);
-    expect(broker.sends[0]).toMatchObject({ transactionalId: 'tx', version: 11, batches: [{ producerId: 9, epoch: 3, sequence: 0, transactional: true }] });
-    expect(broker.inits()).toBe(0);
-    expect(done[0].error).toBeNull();
-    expect(failures).toEqual([]);
-  });
-
-  test('with transaction version 2 a transactional batch goes at once (the leader adds its partition), in Produce v12', async () => {
-    const hooks: TransactionHooks = { transactionalId: 'tx', transactionV2: true, admit: () => true, batchFailed: () => undefined, doomed: () => undefined };
-    const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, hooks);
-    sender.setProducerId(9, 4);
-    sender.enqueue(oneBatch(0), { done: () => undefined });
-    await advance(scheduler, 50);
-    expect(broker.sends).toHaveLength(1);
-    expect(broker.sends[0]).toMatchObject({ transactionalId: 'tx', version: 12, batches: [{ producerId: 9, epoch: 4, sequence: 0, transactional: true }] });
-  });
-
   test('a transactional batch that may not go (no open transaction) fails without being sent', async () => {
     const refusal = new Error('no open transaction');
     const { scheduler, broker, sender } = setup([], { transactionalId: 'tx' }, { transactionalId: 'tx', admit: () => refusal, batchFailed: () => undefined, doomed: () => undefined });
@@ -261,13 +161,6 @@ describe('idempotence', () => {
     expect(done[0].error?.message).toMatch(/deliveryTimeoutMs 40000/);
   });
 
-  test('without idempotence, batches carry no producer id', async () => {
-    const { scheduler, broker, sender } = setup([], { idempotent: false });
-    sender.enqueue(oneBatch(0), { done: () => undefined });
-    await advance(scheduler, 100);
-    expect(broker.inits()).toBe(0);
-    expect(broker.sends[0].batches[0]).toMatchObject({ producerId: -1, epoch: -1, sequence: -1 });
-  });
 });
 
 describe('against FakeKafka, in virtual time', () => {
@@ -275,10 +168,10 @@ describe('against FakeKafka, in virtual time', () => {
   let fake: FakeKafka;
   let producer: Producer;
 
-  function start(config: Partial<ProducerConfig> = {}, topics: Record<string, number> = { t: 4 }): void {
+  function start(config: Partial<ProducerConfig> = {}, topics: Record<string, number> = { t: 4 }, fakeOptions: FakeKafkaOptions = {}): void {
     testScheduler = new TestScheduler((a, b) => expect(a).toEqual(b));
     // Every answer takes 2 ms.
-    fake = new FakeKafka({ topics, scheduler: testScheduler, latencyMs: 2 });
+    fake = new FakeKafka({ topics, scheduler: testScheduler, latencyMs: 2, ...fakeOptions });
     producer = createProducer({ brokers: fake.bootstrap, transport: fake.transport, scheduler: testScheduler, lingerMs: 0, retryBackoffMs: 100, retryBackoffMaxMs: 1000, ...config });
   }
 
@@ -357,17 +250,179 @@ describe('against FakeKafka, in virtual time', () => {
 
   test('idempotence: a failed batch is not overtaken: the batches behind it, which the broker refused as out of order, are retried after it, one at a time, with their sequences', async () => {
     start({ batchBytes: 1 });
-    fake.failProduce('t', 0, ErrorCode.NOT_LEADER_OR_FOLLOWER);
     const offsets: number[] = [];
-    await runMarbles(testScheduler, () => Promise.all(['a', 'b', 'c'].map((value) => producer.send({ topic: 't', partition: 0, value }).then((m) => offsets.push(m.offset)))));
-    const sent = produces();
-    // Three in flight at once (batchBytes 1: a batch per record); the broker, missing sequence 0,
-    // refuses 1 and 2 as out of order; after the backoff 0, 1 and 2 go again, each after the
+    await runMarbles(testScheduler, async () => {
+      // The partition knows this producer (its sequence 0), so it checks what follows: a producer
+      // it has no state of would be written at any sequence (see the fake's own tests).
+      await producer.send({ topic: 't', partition: 0, value: 'z' });
+      fake.failProduce('t', 0, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      await Promise.all(['a', 'b', 'c'].map((value) => producer.send({ topic: 't', partition: 0, value }).then((m) => offsets.push(m.offset))));
+    });
+    const sent = produces().slice(1);
+    // Three in flight at once (batchBytes 1: a batch per record); the broker, missing sequence 1,
+    // refuses 2 and 3 as out of order; after the backoff 1, 2 and 3 go again, each after the
     // answer to the one before.
-    expect(sent.flatMap((p) => p.batches)).toEqual(['0:0', '0:1', '0:2', '0:0', '0:1', '0:2']);
+    expect(sent.flatMap((p) => p.batches)).toEqual(['0:1', '0:2', '0:3', '0:1', '0:2', '0:3']);
     expect(gaps(sent.slice(3).map((p) => p.at))).toEqual([2, 2]);
-    expect(offsets).toEqual([0, 1, 2]);
-    expect(fake.records('t', 0).map((r) => [r.offset, r.value?.toString(), r.sequence])).toEqual([[0, 'a', 0], [1, 'b', 1], [2, 'c', 2]]);
+    expect(offsets).toEqual([1, 2, 3]);
+    expect(fake.records('t', 0).map((r) => [r.offset, r.value?.toString(), r.sequence])).toEqual([[0, 'z', 0], [1, 'a', 1], [2, 'b', 2], [3, 'c', 3]]);
+  });
+
+  /** Each batch of each Produce as "partition:epoch:sequence". */
+  const stamps = () => fake.requests('Produce').flatMap((r) => (r.body as ProduceRequest).topicData.flatMap((t) => t.partitionData.map((d) => {
+    const b = Buffer.from(d.records!);
+    return `${d.index}:${b.readInt16BE(BatchOffset.PRODUCER_EPOCH)}:${b.readInt32BE(BatchOffset.BASE_SEQUENCE)}`;
+  })));
+  const written = (partition: number) => fake.records('t', partition).map((r) => `${r.value?.toString()} ${r.producerEpoch}:${r.sequence}`);
+  const send = (partition: number, value: string) => producer.send({ topic: 't', partition, value });
+
+  test('a batch whose answer was lost is sent again and acknowledged as the duplicate it is: written once, with its first offset', async () => {
+    start();
+    fake.dropConnectionAfter('Produce');
+    let offset = -1;
+    await runMarbles(testScheduler, async () => {
+      offset = (await send(0, 'a')).offset;
+    });
+    expect(stamps()).toEqual(['0:0:0', '0:0:0']);
+    expect(offset).toBe(0);
+    expect(written(0)).toEqual(['a 0:0']);
+  });
+
+  test('DUPLICATE_SEQUENCE_NUMBER (as older brokers answered a duplicate) means the broker has the batch: success, not retried', async () => {
+    start();
+    fake.failProduce('t', 0, ErrorCode.DUPLICATE_SEQUENCE_NUMBER);
+    let error: unknown = 'none';
+    await runMarbles(testScheduler, () => send(0, 'a').then(() => (error = null), (e: unknown) => (error = e)));
+    expect(error).toBeNull();
+    expect(stamps()).toEqual(['0:0:0']);
+  });
+
+  test('UNKNOWN_PRODUCER_ID (a broker before 2.5 that lost the producer\'s state) bumps the epoch and renumbers the partition\'s unsettled batches from 0, in order (KIP-360)', async () => {
+    start({ batchBytes: 1 }, { t: 4 }, { legacyUnknownProducerId: true });
+    await runMarbles(testScheduler, async () => {
+      await Promise.all([send(0, 'z'), send(1, 'y')]);
+      // Retention removed partition 0's batches of this producer, and with them its state there.
+      fake.forgetProducers('t', 0);
+      await Promise.all([send(0, 'a'), send(0, 'b'), send(1, 'c')]);
+      // Every partition starts again at 0 under the new epoch.
+      await send(1, 'd');
+    });
+    const sent = stamps().slice(1);
+    // 0:0:1 and 0:0:2 are refused as of an unknown producer; the epoch goes to 1 and partition 0
+    // starts again at 0, its batches in their order.
+    expect(sent.filter((x) => x.startsWith('0:'))).toEqual(['0:0:1', '0:0:2', '0:1:0', '0:1:1']);
+    expect(written(0)).toEqual(['z 0:0', 'a 1:0', 'b 1:1']);
+    expect(written(1)).toEqual(['y 0:0', 'c 0:1', 'd 1:0']);
+    // An idempotent producer bumps its epoch itself, as Java's does: no InitProducerId for it.
+    expect(fake.requests('InitProducerId')).toHaveLength(1);
+  });
+
+  test('Kafka 2.5+ writes the batch of a producer it lost the state of at its sequence: nothing to recover', async () => {
+    start({ batchBytes: 1 });
+    await runMarbles(testScheduler, async () => {
+      await send(0, 'z');
+      fake.forgetProducers('t', 0);
+      await Promise.all([send(0, 'a'), send(0, 'b')]);
+    });
+    expect(written(0)).toEqual(['z 0:0', 'a 0:1', 'b 0:2']);
+    expect(fake.requests('InitProducerId')).toHaveLength(1);
+  });
+
+  test('a batch failing for good after it was sent spends its sequence: the batches behind it restart under a new epoch', async () => {
+    start({ batchBytes: 1 });
+    const outcomes: string[] = [];
+    await runMarbles(testScheduler, async () => {
+      await send(0, 'z');
+      fake.failProduce('t', 0, ErrorCode.INVALID_RECORD);
+      await Promise.all(['a', 'b'].map((v) => send(0, v).then(() => outcomes.push(`${v} ok`), (e: Error) => outcomes.push(`${v} ${e.name}`))));
+    });
+    // "a" (1) is refused for good; "b" (2), in flight with it, is out of order without it, and
+    // goes again as sequence 0 of the next epoch.
+    expect(stamps().slice(1)).toEqual(['0:0:1', '0:0:2', '0:1:0']);
+    expect(outcomes.sort()).toEqual(['a INVALID_RECORD', 'b ok']);
+    expect(written(0)).toEqual(['z 0:0', 'b 1:0']);
+  });
+
+  test('one InitProducerId; each batch gets its partition\'s next sequence when drained; up to maxInFlight batches of a partition in flight', async () => {
+    start({ batchBytes: 1 });
+    const offsets: number[] = [];
+    await runMarbles(testScheduler, async () => {
+      // The topic's metadata first, so the batches below are all ready at once (at 6).
+      await send(2, 'first');
+      await Promise.all([...Array.from({ length: 7 }, (_, i) => send(0, `a${i}`)), send(1, 'b')].map((sent) => sent.then((m) => offsets.push(m.offset))));
+    });
+    const sent = fake.requests('Produce').slice(1);
+    // Five requests at once (maxInFlight 5), partition 1's batch with partition 0's first; the
+    // last two when the first answers came back, 2 ms later.
+    expect(sent.map((r) => r.at)).toEqual([8, 8, 8, 8, 8, 10, 10]);
+    expect(stamps().slice(1)).toEqual(['0:0:0', '1:0:0', '0:0:1', '0:0:2', '0:0:3', '0:0:4', '0:0:5', '0:0:6']);
+    expect(fake.requests('InitProducerId')).toHaveLength(1);
+    expect(fake.records('t', 0).map((r) => `${r.value?.toString()} ${r.producerId} ${r.sequence}`)).toEqual(Array.from({ length: 7 }, (_, i) => `a${i} 1000 ${i}`));
+    expect(offsets.sort()).toEqual([0, 0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  test('without idempotence, batches carry no producer id, and no InitProducerId is sent', async () => {
+    start({ idempotent: false });
+    await runMarbles(testScheduler, () => send(0, 'a'));
+    expect(fake.requests('InitProducerId')).toHaveLength(0);
+    expect(fake.records('t', 0).map((r) => [r.producerId, r.producerEpoch, r.sequence])).toEqual([[-1, -1, -1]]);
+  });
+
+  test('a batch refused as MESSAGE_TOO_LARGE is split into halves that take its sequences; the batch behind waits for them', async () => {
+    // Batches of up to 100 bytes: four of these records make one of 97 bytes, which the topic
+    // (max.message.bytes 90) refuses; two make 79, one 70.
+    start({ batchBytes: 100, lingerMs: 1000 }, {});
+    fake.createTopic('t', 1, { maxMessageBytes: 90 });
+    const offsets: string[] = [];
+    await runMarbles(testScheduler, async () => {
+      // The partition knows the producer (sequence 0), so it refuses what comes out of order.
+      const first = send(0, 'z');
+      await producer.flush();
+      await first;
+      const all = Promise.all(['v1', 'v2', 'v3', 'v4', 'v5'].map((v) => send(0, v).then((m) => offsets.push(`${v}@${m.offset}`))));
+      await producer.flush();
+      await all;
+    });
+    const sent = fake.requests('Produce').slice(1).map((r) => (r.body as ProduceRequest).topicData[0].partitionData.map((d) => {
+      const b = Buffer.from(d.records!);
+      return `${b.readInt32BE(BatchOffset.BASE_SEQUENCE)}+${b.readInt32BE(BatchOffset.RECORD_COUNT)}`;
+    }).join());
+    // 1+4 refused whole; 5+1 (in flight with it) is out of order; then 1+2, 3+2 and 5+1 again.
+    expect(sent).toEqual(['1+4', '5+1', '1+2', '3+2', '5+1']);
+    expect(offsets).toEqual(['v1@1', 'v2@2', 'v3@3', 'v4@4', 'v5@5']);
+    expect(written(0)).toEqual(['z 0:0', 'v1 0:1', 'v2 0:2', 'v3 0:3', 'v4 0:4', 'v5 0:5']);
+    expect(internals(producer).memory.used).toBe(0);
+  });
+
+  /** Each Produce as "<arrival> v<version> <transactionalId> <partition>:<epoch>:<sequence> transactional|plain". */
+  const transactional = () => fake.requests('Produce').map((r) => {
+    const body = r.body as ProduceRequest;
+    const d = body.topicData[0].partitionData[0];
+    const b = Buffer.from(d.records!);
+    const bit = (b.readInt16BE(BatchOffset.ATTRIBUTES) & Attribute.TRANSACTIONAL) !== 0 ? 'transactional' : 'plain';
+    return `${r.at} v${r.version} ${body.transactionalId} ${d.index}:${b.readInt16BE(BatchOffset.PRODUCER_EPOCH)}:${b.readInt32BE(BatchOffset.BASE_SEQUENCE)} ${bit}`;
+  });
+
+  test('transaction version 1: a transactional batch waits until its partition is in the transaction, carries the transactional bit and goes in Produce ≤ 11', async () => {
+    start({ transactionalId: 'tx' }, { t: 1 }, { transactionVersion: 1 });
+    // The coordinator takes 50 ms more to add the partition.
+    fake.delayResponses('AddPartitionsToTxn', 50);
+    await runMarbles(testScheduler, () => lastValueFrom(producer.transaction((tx) => of({ topic: 't', value: 'a' }).pipe(tx.send()))));
+    const [added] = fake.requests('AddPartitionsToTxn');
+    // Sent at 10, answered at 62: the batch leaves only then.
+    expect(added.at).toBe(10);
+    expect(transactional()).toEqual(['62 v11 tx 0:0:0 transactional']);
+    // Its producer id is the transaction manager's: the sender asks for none of its own.
+    expect(fake.requests('InitProducerId')).toHaveLength(1);
+    expect(fake.readCommitted('t').map((r) => r.value?.toString())).toEqual(['a']);
+  });
+
+  test('transaction version 2: a transactional batch goes at once (the leader adds its partition), in Produce v12', async () => {
+    start({ transactionalId: 'tx' }, { t: 1 });
+    await runMarbles(testScheduler, () => lastValueFrom(producer.transaction((tx) => of({ topic: 't', value: 'a' }).pipe(tx.send()))));
+    expect(fake.requests('AddPartitionsToTxn')).toEqual([]);
+    expect(transactional()).toEqual(['10 v12 tx 0:0:0 transactional']);
+    expect(fake.readCommitted('t').map((r) => r.value?.toString())).toEqual(['a']);
   });
 });
 

@@ -1,14 +1,10 @@
-import { from, lastValueFrom, NEVER, of, Subject, throwError, toArray, concat } from 'rxjs';
+import { catchError, concat, from, lastValueFrom, map, of, throwError, toArray, type Observable } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { createProducer, type Producer, type ProducerConfig, type RecordMetadata } from 'kafkarx';
+import { FakeKafka, runMarbles } from 'kafkarx/testing';
 import { transaction, transactions } from '../../../operators/transaction.ts';
-import type { Cluster } from '../../../src/cluster/cluster.ts';
 import { resolveConfig } from '../../../src/producer/config.ts';
 import { ConfigError, ProducerFencedError, TransactionOutcomeUnknownError, TransactionStateError } from '../../../src/producer/errors.ts';
-import { registerInternals, type ProducerInternals } from '../../../src/producer/internals.ts';
-import type { Producer } from '../../../src/producer/producer.ts';
-import { TransactionManager } from '../../../src/producer/transactions.ts';
-import { Flights } from '../../../src/producer/flights.ts';
-import { MemoryBudget } from '../../../src/producer/memory.ts';
-import { RecordBatchBuilderPool } from '../../../src/record/batch-builder.ts';
 
 describe('idempotence and transaction settings, as the Java client checks them', () => {
   const base = { brokers: ['127.0.0.1:1'] };
@@ -40,159 +36,197 @@ describe('idempotence and transaction settings, as the Java client checks them',
 });
 
 /**
- * The scope's contract against a transaction manager whose protocol calls are stand-ins: what it
- * emits when, what it commits or aborts, and in which order scopes take their turn.
+ * The scope's contract, with a real transactional producer against FakeKafka on one TestScheduler:
+ * what it emits when, what it commits or aborts (the EndTxn requests and the records' states in the
+ * log), and in which order scopes take their turn. Every answer takes 1 ms.
  */
-function fakeProducer() {
-  const config = resolveConfig({ brokers: ['127.0.0.1:1'], transactionalId: 'tx' });
-  const manager = new TransactionManager('tx', {} as Cluster, config);
-  const log: string[] = [];
-  let commitGate: Promise<void> = Promise.resolve();
-  let fatal: Error | undefined;
-  let failNextCommit: Error | undefined;
-  manager.begin = async () => {
-    if (fatal) throw fatal;
-    log.push('begin');
-  };
-  manager.commit = async () => {
-    log.push('commit?');
-    await commitGate;
-    if (failNextCommit) {
-      const e = failNextCommit;
-      failNextCommit = undefined;
-      log.push('aborted');
-      throw e;
-    }
-    log.push('committed');
-  };
-  manager.abort = async () => {
-    log.push('aborted');
-    if (fatal) throw fatal;
-    return undefined;
-  };
-  // What the send pipeline touches when its source is empty.
-  const producer = {
-    transactions: manager, closed: false, config, memory: new MemoryBudget(1 << 20), builders: new RecordBatchBuilderPool(),
-    registerFlusher: () => () => undefined, registerEnder: () => () => undefined, flights: new Flights(), sender: { cancel: () => undefined },
-  } as unknown as Producer;
-  registerInternals(producer, producer as unknown as ProducerInternals);
-  return {
-    producer,
-    log,
-    gate(p: Promise<void>) { commitGate = p; },
-    failCommit(e: Error) { failNextCommit = e; },
-    fence(e: Error) { fatal = e; },
-  };
+let testScheduler: TestScheduler;
+let fake: FakeKafka;
+let producer: Producer | undefined;
+
+function start(config: Partial<ProducerConfig> = {}): Producer {
+  testScheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+  fake = new FakeKafka({ topics: { t: 1 }, scheduler: testScheduler, latencyMs: 1 });
+  const p = createProducer({ brokers: fake.bootstrap, transport: fake.transport, scheduler: testScheduler, transactionalId: 'tx', lingerMs: 0, ...config });
+  producer = p;
+  return p;
 }
 
-const flush = () => new Promise((r) => setTimeout(r, 5));
+afterEach(async () => {
+  if (!producer) return;
+  await producer.close();
+  producer = undefined;
+  expect(fake.openConnections).toBe(0);
+  fake.close();
+});
 
-test('a scope emits what its body emitted only after the commit succeeded', async () => {
-  const f = fakeProducer();
-  let open!: () => void;
-  f.gate(new Promise((r) => (open = r)));
-  const seen: number[] = [];
-  let completed = false;
-  transaction(f.producer, () => of(1, 2, 3)).subscribe({ next: (v) => seen.push(v), complete: () => (completed = true) });
-  await flush();
-  expect(f.log).toEqual(['begin', 'commit?']);
-  expect(seen).toEqual([]);
-  open();
-  await flush();
-  expect(seen).toEqual([1, 2, 3]);
-  expect(completed).toBe(true);
+const where = (m: RecordMetadata) => `${m.partition}@${m.offset}`;
+const values = { a: { topic: 't', value: 'a' }, b: { topic: 't', value: 'b' }, c: { topic: 't', value: 'c' } };
+// The producer has its producer id at 4 (ApiVersions, FindCoordinator, ApiVersions, InitProducerId):
+// a scope subscribed before begins then.
+
+/** Each EndTxn as "<arrival> commit|abort". */
+const endTxns = () => fake.requests('EndTxn').map((r) => `${r.at} ${(r.body as { committed: boolean }).committed ? 'commit' : 'abort'}`);
+const states = () => fake.records('t').map((r) => `${r.value?.toString()}@${r.offset} ${r.state}`);
+const named = (e: Error) => of(e.name);
+
+test('a scope begins when subscribed and emits what its body emitted only once the commit is answered', async () => {
+  const producer = start();
+  // The commit takes 100 ms more than the other answers.
+  fake.delayResponses('EndTxn', 100);
+  await runMarbles(testScheduler, ({ cold, expectObservable, expectSubscriptions }) => {
+    const body = cold('a 9ms (b|)', values);
+    // Subscribed at 20, the scope begins and subscribes its body then. The records are written at
+    // 21 and 30 (each acknowledged 1 ms later); the body completes at 30, so EndTxn(commit) goes
+    // once the last one is acknowledged, at 31, and is answered at 132: only then the results.
+    expectObservable(producer.transaction((tx) => body.pipe(tx.send(), map(where))), '20ms ^').toBe('132ms (ab|)', { a: '0@0', b: '0@1' });
+    expectSubscriptions(body.subscriptions).toBe('20ms ^ 9ms !');
+  });
+  // Before the subscription, only what createProducer does by itself (the producer id).
+  expect(fake.requests().filter((r) => r.at < 20).map((r) => r.api)).toEqual(['ApiVersions', 'FindCoordinator', 'ApiVersions', 'InitProducerId']);
+  expect(fake.requests('Produce').map((r) => r.at)).toEqual([21, 30]);
+  expect(endTxns()).toEqual(['31 commit']);
+  expect(states()).toEqual(['a@0 committed', 'b@1 committed']);
 });
 
 test('a body that errors aborts the transaction; the scope errors with the body\'s error and emits nothing', async () => {
-  const f = fakeProducer();
+  const producer = start();
   const boom = new Error('boom');
-  const seen: number[] = [];
-  const error = await new Promise((resolve) => transaction(f.producer, () => concat(of(1, 2), throwError(() => boom))).subscribe({ next: (v) => seen.push(v), error: resolve }));
-  expect(error).toBe(boom);
-  expect(seen).toEqual([]);
-  expect(f.log).toEqual(['begin', 'aborted']);
+  await runMarbles(testScheduler, ({ cold, expectObservable }) => {
+    const body = concat(cold('a 9ms b|', values), throwError(() => boom));
+    // The body starts at 4 and fails at 15, once "b" went out (at 14); the abort follows its
+    // acknowledgement (15) and is answered at 16.
+    expectObservable(producer.transaction((tx) => body.pipe(tx.send(), map(where)))).toBe('16ms #', undefined, boom);
+  });
+  expect(endTxns()).toEqual(['15 abort']);
+  expect(states()).toEqual(['a@0 aborted', 'b@1 aborted']);
+  expect(fake.readCommitted('t')).toEqual([]);
 });
 
-test('a failed commit errors the scope and emits nothing', async () => {
-  const f = fakeProducer();
-  const failure = new Error('commit failed');
-  f.failCommit(failure);
-  await expect(lastValueFrom(transaction(f.producer, () => of(1)))).rejects.toBe(failure);
+test('a commit the coordinator refuses errors the scope, which emits nothing', async () => {
+  const producer = start();
+  // Another producer takes over the transactional id while the body still runs.
+  testScheduler.schedule(() => fake.fence('tx'), 20);
+  await runMarbles(testScheduler, ({ cold, expectObservable }) => {
+    const scope = producer.transaction((tx) => cold('a 49ms |', values).pipe(tx.send(), map(where)));
+    // EndTxn(commit) at 54 is refused (55), and so is the new epoch it then asks for (56).
+    expectObservable(scope.pipe(catchError(named))).toBe('56ms (e|)', { e: 'ProducerFencedError' });
+  });
+  expect(endTxns()).toEqual(['54 commit']);
+  expect(fake.requests('InitProducerId').map((r) => r.at)).toEqual([3, 55]);
+  expect(states()).toEqual(['a@0 aborted']);
 });
 
 test('unsubscribing mid-scope aborts', async () => {
-  const f = fakeProducer();
-  const s = transaction(f.producer, () => NEVER).subscribe();
-  await flush();
-  s.unsubscribe();
-  await flush();
-  expect(f.log).toEqual(['begin', 'aborted']);
+  const producer = start();
+  await runMarbles(testScheduler, ({ cold, expectObservable, expectSubscriptions }) => {
+    const body = cold('a', values);
+    expectObservable(producer.transaction((tx) => body.pipe(tx.send(), map(where))), '^ 50ms !').toBe('');
+    expectSubscriptions(body.subscriptions).toBe('4ms ^ 46ms !');
+  });
+  expect(endTxns()).toEqual(['51 abort']);
+  expect(states()).toEqual(['a@0 aborted']);
 });
 
 test('one transaction at a time: a second scope waits until the first one has ended', async () => {
-  const f = fakeProducer();
-  const first = new Subject<number>();
-  const results: string[] = [];
-  transaction(f.producer, () => first).subscribe({ complete: () => results.push('first done') });
-  transaction(f.producer, () => of(2)).subscribe({ complete: () => results.push('second done') });
-  await flush();
-  expect(f.log).toEqual(['begin']);
-  first.complete();
-  await flush();
-  expect(f.log).toEqual(['begin', 'commit?', 'committed', 'begin', 'commit?', 'committed']);
-  expect(results).toEqual(['first done', 'second done']);
+  const producer = start();
+  await runMarbles(testScheduler, ({ cold, expectObservable, expectSubscriptions }) => {
+    const first = cold('a 99ms |', values);
+    const second = cold('(b|)', values);
+    expectObservable(producer.transaction((tx) => first.pipe(tx.send(), map(where)))).toBe('105ms (a|)', { a: '0@0' });
+    // Subscribed at 0 too, its body runs only once the first commit was answered (105).
+    expectObservable(producer.transaction((tx) => second.pipe(tx.send(), map(where)))).toBe('107ms (b|)', { b: '0@2' });
+    expectSubscriptions(second.subscriptions).toBe('105ms (^!)');
+  });
+  expect(endTxns()).toEqual(['104 commit', '106 commit']);
+  expect(states()).toEqual(['a@0 committed', 'b@2 committed']);
 });
 
 test('tx operators used after their scope ended fail with TransactionStateError', async () => {
-  const f = fakeProducer();
+  const producer = start();
   let kept: Parameters<Parameters<typeof transaction>[1]>[0] | undefined;
-  await lastValueFrom(transaction(f.producer, (tx) => {
-    kept = tx;
-    return of(1);
-  }));
-  await expect(lastValueFrom(of(1).pipe(kept!.sendOffsets({ groupId: 'g' })))).rejects.toBeInstanceOf(TransactionStateError);
+  await runMarbles(testScheduler, async () => {
+    await lastValueFrom(transaction(producer, (tx) => {
+      kept = tx;
+      return of(1);
+    }));
+    await expect(lastValueFrom(of(1).pipe(kept!.sendOffsets({ groupId: 'g' })))).rejects.toBeInstanceOf(TransactionStateError);
+    await expect(lastValueFrom(of(values.a).pipe(kept!.send()))).rejects.toBeInstanceOf(TransactionStateError);
+  });
+  expect(fake.requests('Produce')).toEqual([]);
+  expect(fake.requests('TxnOffsetCommit')).toEqual([]);
 });
 
-test('transactions(): in order; continueOnAbort reports an aborted one and goes on, else the stream ends with its error', async () => {
-  const f = fakeProducer();
-  const boom = new Error('boom');
-  const inner = [from([]), throwError(() => boom), from([])];
-  const outcomes = await lastValueFrom(from(inner).pipe(transactions(f.producer, { continueOnAbort: true }), toArray()));
-  expect(outcomes.map((o) => [o.index, o.committed])).toEqual([[0, true], [1, false], [2, true]]);
-  expect(outcomes[1]).toMatchObject({ error: boom });
+/** Windows of records for transactions(): arrays, or an Observable that fails after its records. */
+const window = (...vs: Array<keyof typeof values>) => vs.map((v) => values[v]);
+const failing = (error: Error, ...vs: Array<keyof typeof values>): Observable<(typeof values)['a']> => concat(from(window(...vs)), throwError(() => error));
+const outcome = (o: { committed: boolean; index: number; error?: unknown }) => (o.committed ? `${o.index} committed` : `${o.index} ${(o.error as Error).name}: ${(o.error as Error).message}`);
 
-  const g = fakeProducer();
-  await expect(lastValueFrom(from(inner).pipe(transactions(g.producer), toArray()))).rejects.toBe(boom);
-  expect(g.log.filter((l) => l === 'begin')).toHaveLength(2);
+test('transactions(): in order; continueOnAbort reports an aborted one and goes on', async () => {
+  const producer = start();
+  const boom = new Error('boom');
+  let outcomes: string[] = [];
+  await runMarbles(testScheduler, async () => {
+    outcomes = (await lastValueFrom(from([window('a'), failing(boom, 'b'), window('c')]).pipe(transactions(producer, { continueOnAbort: true }), toArray()))).map(outcome);
+  });
+  expect(outcomes).toEqual(['0 committed', '1 Error: boom', '2 committed']);
+  expect(endTxns().map((e) => e.split(' ')[1])).toEqual(['commit', 'abort', 'commit']);
+  expect(states()).toEqual(['a@0 committed', 'b@2 aborted', 'c@4 committed']);
+});
+
+test('transactions(): without continueOnAbort the stream ends with the first failure; later windows never begin', async () => {
+  const producer = start();
+  const boom = new Error('boom');
+  let error: unknown;
+  await runMarbles(testScheduler, () => lastValueFrom(from([window('a'), failing(boom, 'b'), window('c')]).pipe(transactions(producer), toArray())).catch((e: unknown) => (error = e)));
+  expect(error).toBe(boom);
+  expect(endTxns().map((e) => e.split(' ')[1])).toEqual(['commit', 'abort']);
+  expect(states()).toEqual(['a@0 committed', 'b@2 aborted']);
 });
 
 test('transactions(): a fatal error ends the stream even with continueOnAbort', async () => {
-  const f = fakeProducer();
-  const fenced = new ProducerFencedError('tx', 1, 0, 90, 'EndTxn');
-  const inner = [from([]), from([]), from([])];
-  let n = 0;
+  const producer = start();
   const seen: number[] = [];
-  const error = await new Promise((resolve) => from(inner).pipe(transactions(f.producer, { continueOnAbort: true })).subscribe({
+  let error: unknown;
+  await runMarbles(testScheduler, () => new Promise<void>((resolve) => from([window('a'), window('b'), window('c')]).pipe(transactions(producer, { continueOnAbort: true })).subscribe({
     next: (o) => {
       seen.push(o.index);
-      if (++n === 1) f.fence(fenced);
+      // A newer producer with this transactional id takes over after the first transaction.
+      if (o.index === 0) fake.fence('tx');
     },
-    error: resolve,
-  }));
-  expect(error).toBe(fenced);
+    error: (e: unknown) => {
+      error = e;
+      resolve();
+    },
+    complete: resolve,
+  })));
+  expect(error).toBeInstanceOf(ProducerFencedError);
   expect(seen).toEqual([0]);
+  // The second window's record was refused (its epoch is fenced); the third never went.
+  expect(states()).toEqual(['a@0 committed']);
+  expect(fake.records('t').map((r) => r.value?.toString())).not.toContain('c');
 });
 
 test('transactions() with continueOnAbort never reports a commit of unknown outcome as an abort: the stream ends with it', async () => {
-  const f = fakeProducer();
-  const unknown = new TransactionOutcomeUnknownError('tx', 'the commit was not confirmed', false, new Error('no answer'), { producerId: 1, producerEpoch: 0, partitions: [], groups: [], withheld: [] });
-  f.failCommit(unknown);
-  const outcome = lastValueFrom(of([], []).pipe(transactions(f.producer, { continueOnAbort: true }), toArray()));
-  await expect(outcome).rejects.toBe(unknown);
-  expect(f.log.filter((l) => l === 'begin')).toHaveLength(1);
-  // An ordinary failed commit is still an outcome with continueOnAbort.
-  const g = fakeProducer();
-  g.failCommit(new Error('refused'));
-  const outcomes = await lastValueFrom(of([], []).pipe(transactions(g.producer, { continueOnAbort: true }), toArray()));
-  expect(outcomes.map((o) => o.committed)).toEqual([false, true]);
+  const producer = start({ maxBlockMs: 400, requestTimeoutMs: 100, retryBackoffMs: 20, retryBackoffMaxMs: 40 });
+  // The coordinator commits (and answers each retry of the commit), but every answer comes too late.
+  fake.delayResponses('EndTxn', 60_000, 1000);
+  let error: unknown;
+  await runMarbles(testScheduler, () => lastValueFrom(from([window('a'), window('b')]).pipe(transactions(producer, { continueOnAbort: true }), toArray())).catch((e: unknown) => (error = e)));
+  expect(error).toBeInstanceOf(TransactionOutcomeUnknownError);
+  // Only the first window began: every EndTxn is a commit of it, and "b" was never sent.
+  expect(new Set(endTxns().map((e) => e.split(' ')[1]))).toEqual(new Set(['commit']));
+  expect(fake.records('t').map((r) => r.value?.toString())).toEqual(['a']);
+});
+
+test('transactions() with continueOnAbort: a commit that fails for an ordinary reason (the transaction timed out) is an outcome, and the next one goes ahead', async () => {
+  const producer = start({ transactionTimeoutMs: 1000 });
+  let outcomes: string[] = [];
+  await runMarbles(testScheduler, async ({ cold }) => {
+    // The first window stays open 2 s: the coordinator aborts it at 1 s.
+    const slow = cold('a 1999ms |', values);
+    outcomes = (await lastValueFrom(from([slow, window('b')]).pipe(transactions(producer, { continueOnAbort: true }), toArray()))).map((o) => (o.committed ? `${o.index} committed` : `${o.index} ${(o.error as Error).name}`));
+  });
+  expect(outcomes).toEqual(['0 TransactionTimeoutError', '1 committed']);
+  expect(states()).toEqual(['a@0 aborted', 'b@2 committed']);
 });

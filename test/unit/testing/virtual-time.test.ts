@@ -155,3 +155,31 @@ test('runMarbles rejects with a failed expectation', async () => {
     expectObservable(cold('a|', { a: { topic: 't', value: 'x' } }).pipe(toKafka(producer), map(where))).toBe('5ms (a|)', { a: '0@0' });
   })).rejects.toThrow(/frame/);
 });
+
+test('delayBroker: every answer from the slow broker comes that much later, the other broker\'s do not; 0 makes it fast again', async () => {
+  start({ brokers: 2, topics: {}, latencyMs: 1 });
+  fake.createTopic('two', 2, { leaders: [1, 2] });
+  fake.delayBroker(2, 30);
+  const answered: number[] = [];
+  const send = (partition: number) => producer.send({ topic: 'two', partition, value: 'x' }).then(() => void (answered[partition] = testScheduler.now()));
+  await runMarbles(testScheduler, () => Promise.all([send(0), send(1)]));
+  const produceTo = (broker: number) => fake.requests('Produce').filter((r) => r.broker === broker).map((r) => r.at);
+  expect(answered[0] - produceTo(1)[0]).toBe(1);
+  expect(answered[1] - produceTo(2)[0]).toBe(31);
+  fake.delayBroker(2, 0);
+  await runMarbles(testScheduler, () => send(1));
+  expect(answered[1] - produceTo(2)[1]).toBe(1);
+});
+
+test.each([false, true])('forgetProducers, legacyUnknownProducerId %s: the next batch is written at its sequence (Kafka 2.5+), or refused as of an unknown producer (before 2.5)', async (legacyUnknownProducerId) => {
+  start({ legacyUnknownProducerId });
+  await runMarbles(testScheduler, async () => {
+    await producer.send({ topic: 't', value: 'a' });
+    fake.forgetProducers('t', 0);
+    await producer.send({ topic: 't', value: 'b' });
+  });
+  // Kafka 2.5+: "b" (sequence 1) is written as it is. Before: UNKNOWN_PRODUCER_ID, and the
+  // producer starts the partition again at 0 under its next epoch.
+  expect(fake.records('t').map((r) => `${r.value?.toString()} ${r.producerEpoch}:${r.sequence}`)).toEqual(legacyUnknownProducerId ? ['a 0:0', 'b 1:0'] : ['a 0:0', 'b 0:1']);
+  expect(fake.requests('Produce')).toHaveLength(legacyUnknownProducerId ? 3 : 2);
+});
