@@ -134,19 +134,39 @@ export class Sender {
    * (partitions with a leader), those whose leader took a batch within `availabilityTimeoutMs` (0:
    * all), each with its number of queued batches. All candidates when none would be left.
    */
-  partitionLoad(topic: string, candidates: readonly number[], availabilityTimeoutMs: number): { partitions: number[]; queueSizes: number[] } {
-    const partitions: number[] = [];
-    const queueSizes: number[] = [];
-    for (const partition of candidates) {
-      if (availabilityTimeoutMs > 0) {
+  partitionLoad(topic: string, candidates: readonly number[], availabilityTimeoutMs: number): { partitions: readonly number[]; queueSizes: number[] } {
+    if (availabilityTimeoutMs > 0 && this.anyStalledFor(availabilityTimeoutMs)) {
+      const partitions: number[] = [];
+      const queueSizes: number[] = [];
+      const now = this.now();
+      for (const partition of candidates) {
         const since = this.stalledSince.get(this.cluster.leader(topic, partition));
-        if (since !== undefined && this.now() - since > availabilityTimeoutMs) continue;
+        if (since !== undefined && now - since > availabilityTimeoutMs) continue;
+        partitions.push(partition);
+        queueSizes.push(this.queues.get(`${topic}\0${partition}`)?.length ?? 0);
       }
-      partitions.push(partition);
-      queueSizes.push(this.queues.get(`${topic}\0${partition}`)?.length ?? 0);
+      if (partitions.length > 0 || candidates.length === 0) return { partitions, queueSizes };
     }
-    if (partitions.length === 0 && candidates.length > 0) return this.partitionLoad(topic, candidates, 0);
-    return { partitions, queueSizes };
+    // Runs once per sticky switch, so it must not cost a lookup per partition of a topic with
+    // thousands: only the partitions with queued batches (usually a few) are looked up.
+    const queueSizes = new Array<number>(candidates.length).fill(0);
+    if (this.queues.size < candidates.length) {
+      for (const queue of this.queues.values()) {
+        const head = queue.peek();
+        if (head === undefined || head.topic !== topic) continue;
+        const i = sortedIndexOf(candidates, head.partition);
+        if (i >= 0) queueSizes[i] = queue.length;
+      }
+    } else {
+      for (let i = 0; i < candidates.length; i++) queueSizes[i] = this.queues.get(`${topic}\0${candidates[i]}`)?.length ?? 0;
+    }
+    return { partitions: candidates, queueSizes };
+  }
+
+  private anyStalledFor(ms: number): boolean {
+    const now = this.now();
+    for (const since of this.stalledSince.values()) if (now - since > ms) return true;
+    return false;
   }
 
   /** Calls `listener` whenever partitions may have become free to accept (see canAccept); returns the way to stop. */
@@ -752,6 +772,19 @@ function responseLookup(res: ProduceResponse): (b: ProducerBatch) => PartitionPr
   for (const t of res.responses) byTopic.set(t.name, new Map(t.partitionResponses.map((p) => [p.index, p])));
   return (b) => byTopic.get(b.topic)?.get(b.partition)
     ?? new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `the produce response has no answer for ${b.topic}-${b.partition}`, { topic: b.topic, partition: b.partition });
+}
+
+/** The index of `value` in an ascending array, or -1. */
+function sortedIndexOf(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else if (sorted[mid] > value) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
 }
 
 function withCause(error: Error, cause: Error): Error {
