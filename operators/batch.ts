@@ -3,6 +3,7 @@ import { ProducerBatch, type BatchOrFailure } from '../src/producer/batch.ts';
 import { internals } from '../src/producer/internals.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import type { OutgoingRecord } from '../src/producer/record.ts';
+import type { OpenBatches } from '../src/producer/partitioners.ts';
 import { stageOperator, type StageFactory } from './internal/stage.ts';
 
 export interface BatchOptions {
@@ -37,8 +38,14 @@ export function batch<P>(producer: Producer, options: BatchOptions = {}, keepSou
   return stageOperator(batchStage<P>(producer, options, keepSources));
 }
 
-/** The batch operator as a stage (see Stage). */
-export function batchStage<P>(producer: Producer, options: BatchOptions = {}, keepSources = true): StageFactory<OutgoingRecord<P>, BatchOrFailure<P>> {
+/** Where the batch stage shows its open batches to the partition stage ahead of it (see OpenBatches). */
+export class OpenBatchesLink implements OpenBatches {
+  room: OpenBatches['room'] = () => undefined;
+  seal: OpenBatches['seal'] = () => undefined;
+}
+
+/** The batch operator as a stage (see Stage); it fills in `link`, when given, for each subscription. */
+export function batchStage<P>(producer: Producer, options: BatchOptions = {}, keepSources = true, link?: OpenBatchesLink): StageFactory<OutgoingRecord<P>, BatchOrFailure<P>> {
   const p = internals(producer);
   const batchBytes = options.batchBytes ?? p.config.batchBytes;
   const lingerMs = options.lingerMs ?? p.config.lingerMs;
@@ -89,6 +96,17 @@ export function batchStage<P>(producer: Producer, options: BatchOptions = {}, ke
     };
     // producer.flush() sends open batches now instead of at their linger time.
     const unregister = p.registerFlusher(emitAll);
+
+    if (link) {
+      link.room = (topic, partition) => {
+        const entry = (topic === lastTopic ? lastPartitions : open.get(topic))?.[partition];
+        return entry === undefined ? undefined : batchBytes - entry.batch.builder.estimatedSizeInBytes();
+      };
+      link.seal = (topic, partition) => {
+        const entry = (topic === lastTopic ? lastPartitions : open.get(topic))?.[partition];
+        if (entry !== undefined) emit(entry);
+      };
+    }
 
     const next = (record: OutgoingRecord<P>) => {
       if (record.error) {

@@ -1,6 +1,6 @@
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import { InvalidRecordError } from '../src/producer/errors.ts';
-import { PartitionChooser, type PartitionerFn, type PartitionerName, type PartitionLoad } from '../src/producer/partitioners.ts';
+import { PartitionChooser, type OpenBatches, type PartitionerFn, type PartitionerName, type PartitionLoad } from '../src/producer/partitioners.ts';
 import { internals } from '../src/producer/internals.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import { Fifo } from '../src/producer/fifo.ts';
@@ -24,8 +24,11 @@ export function partition<P>(producer: Producer, options: PartitionOptions = {})
   return stageOperator(partitionStage<P>(producer, options));
 }
 
-/** The partition operator as a stage (see Stage). */
-export function partitionStage<P>(producer: Producer, options: PartitionOptions = {}): StageFactory<OutgoingRecord<P>, OutgoingRecord<P>> {
+/**
+ * The partition operator as a stage (see Stage). `batches`: the open batches of the batch stage
+ * it feeds (toKafka's), so keyless records leave a partition only once its batch is full.
+ */
+export function partitionStage<P>(producer: Producer, options: PartitionOptions = {}, batches?: OpenBatches): StageFactory<OutgoingRecord<P>, OutgoingRecord<P>> {
   const p = internals(producer);
   const partitioner = options.partitioner ?? p.config.partitioner;
   return (subscriber) => {
@@ -33,7 +36,7 @@ export function partitionStage<P>(producer: Producer, options: PartitionOptions 
     const load: PartitionLoad | undefined = partitionerAdaptive
       ? (topic, available) => p.sender.partitionLoad(topic, available, partitionerAvailabilityTimeoutMs)
       : undefined;
-    const chooser = typeof partitioner === 'string' ? new PartitionChooser(partitioner, p.config.batchBytes, options.random, load) : undefined;
+    const chooser = typeof partitioner === 'string' ? new PartitionChooser(partitioner, p.config.batchBytes, options.random, load, batches) : undefined;
     const custom = typeof partitioner === 'function' ? partitioner : undefined;
     const waiting = new Map<string, Fifo<OutgoingRecord<P>>>();
     // One metadata wait per topic at a time; an answer for an older wait is ignored.

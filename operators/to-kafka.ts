@@ -6,7 +6,7 @@ import { internals } from '../src/producer/internals.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import type { OutgoingRecord, PassthroughOf, ProducerRecord, RecordMetadata, RecordResult } from '../src/producer/record.ts';
 import type { RawValue } from '../src/producer/serializers.ts';
-import { batchStage, type BatchOptions } from './batch.ts';
+import { batchStage, OpenBatchesLink, type BatchOptions } from './batch.ts';
 import { compress, type CompressOptions } from './compress.ts';
 import { InputOrder } from './internal/input-order.ts';
 import { forward, OperatorSubscriber } from './internal/operate.ts';
@@ -168,7 +168,9 @@ export function sendStages<P, T = OutgoingRecord<P>>(producer: Producer, options
       complete: () => sink.complete(),
       teardown: () => undefined,
     });
-    const perRecord = chain(accept, chain(reserveStage<P>(producer, options.scheduler), chain(partitionStage<P>(producer, options), batchStage<P>(producer, options, keepSources))));
+    // The sticky partitioner sees the batch stage's open batches: it moves on when one is full.
+    const link = new OpenBatchesLink();
+    const perRecord = chain(accept, chain(reserveStage<P>(producer, options.scheduler), chain(partitionStage<P>(producer, options, link), batchStage<P>(producer, options, keepSources, link))));
     const stages = first ? chain(first, perRecord) : (perRecord as unknown as StageFactory<T, BatchOrFailure<P>>);
     const subscription = source.pipe(stageOperator(stages), compress<P>(producer, options), send<P>(producer)).subscribe(forward(subscriber, (item: BatchOrFailure<P>) => {
       if (!isBatch(item)) answered(item);

@@ -24,10 +24,25 @@ export type PartitionerName = 'default' | 'murmur2' | 'murmur3' | 'round-robin';
 export type PartitionLoad = (topic: string, available: readonly number[]) => { partitions: readonly number[]; queueSizes: readonly number[] };
 
 /**
+ * The open batches of the stream's batch stage, as the sticky choice sees them: keyless records
+ * stay on a partition while its open batch has room, so a switch leaves no partial batch behind.
+ */
+export interface OpenBatches {
+  /** Bytes the partition's open batch may still take; undefined when it has none open. */
+  room(topic: string, partition: number): number | undefined;
+  /** The sticky choice moves on from this partition: its open batch goes now, as a full one would. */
+  seal(topic: string, partition: number): void;
+}
+
+/**
  * Chooses partitions for one stream of records. Keyed records hash their key bytes; keyless
  * records stick to one partition until `stickyBytes` have gone to it, then move to another
  * partition at random among those with a leader (KIP-480, with KIP-794's byte-count switch), so
- * keyless traffic forms full batches instead of many small ones. With `load` (adaptive
+ * keyless traffic forms full batches instead of many small ones. Given the stream's `batches`, the
+ * switch waits, as the Java client's, until the partition's open batch is full: a record that would
+ * not fit moves on and the batch goes at once, and a partition whose last batch went on its linger
+ * is left once `stickyBytes` went to it. So only one batch per topic is open for keyless records,
+ * however many partitions the topic has. With `load` (adaptive
  * partitioning, KIP-794), the random choice is weighted as the Java client's: a partition with
  * q queued batches counts (max q + 1 - q) times, and partitions whose leader stopped taking
  * batches are left out.
@@ -43,12 +58,15 @@ export class PartitionChooser {
 
   private readonly load: PartitionLoad | undefined;
 
-  constructor(name: PartitionerName, stickyBytes: number, random: () => number = Math.random, load?: PartitionLoad) {
+  private readonly batches: OpenBatches | undefined;
+
+  constructor(name: PartitionerName, stickyBytes: number, random: () => number = Math.random, load?: PartitionLoad, batches?: OpenBatches) {
     this.hash = name === 'murmur3' ? murmur3 : name === 'round-robin' ? undefined : murmur2;
     this.roundRobin = name === 'round-robin';
     this.stickyBytes = stickyBytes;
     this.random = random;
     this.load = load;
+    this.batches = batches;
   }
 
   /** `size` is the record's estimated size in its batch, counted toward the sticky switch. */
@@ -59,10 +77,17 @@ export class PartitionChooser {
     if (state === undefined || state.partition >= partitionCount) {
       state = { partition: this.pick(topic, partitionCount, available), bytes: 0 };
       this.sticky.set(topic, state);
+    } else if (this.batches) {
+      const room = this.batches.room(topic, state.partition);
+      if (room === undefined ? state.bytes >= this.stickyBytes : size > room) {
+        if (room !== undefined) this.batches.seal(topic, state.partition);
+        state.partition = this.pick(topic, partitionCount, available);
+        state.bytes = 0;
+      }
     }
     const partition = state.partition;
     state.bytes += size;
-    if (state.bytes >= this.stickyBytes) {
+    if (this.batches === undefined && state.bytes >= this.stickyBytes) {
       state.partition = this.pick(topic, partitionCount, available);
       state.bytes = 0;
     }

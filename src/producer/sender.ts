@@ -67,7 +67,9 @@ export class Sender {
   private readonly memory: MemoryBudget;
   private readonly builders: RecordBatchBuilderPool;
   /** Batches waiting to be sent, per partition ("topic\0partition"), oldest first. */
-  private readonly queues = new Map<string, Fifo<ProducerBatch>>();
+  private readonly queues = new Map<string, PartitionQueue>();
+  /** The same queues by topic and partition: what adaptive partitioning weighs, without a walk of every queue. */
+  private readonly topicQueues = new Map<string, Map<number, PartitionQueue>>();
   private inFlightBatches = 0;
   /** Enqueue order, so retried batches return to their place among their partition's batches. */
   private enqueued = 0;
@@ -134,19 +136,36 @@ export class Sender {
    * (partitions with a leader), those whose leader took a batch within `availabilityTimeoutMs` (0:
    * all), each with its number of queued batches. All candidates when none would be left.
    */
-  partitionLoad(topic: string, candidates: readonly number[], availabilityTimeoutMs: number): { partitions: number[]; queueSizes: number[] } {
-    const partitions: number[] = [];
-    const queueSizes: number[] = [];
-    for (const partition of candidates) {
-      if (availabilityTimeoutMs > 0) {
+  partitionLoad(topic: string, candidates: readonly number[], availabilityTimeoutMs: number): { partitions: readonly number[]; queueSizes: number[] } {
+    if (availabilityTimeoutMs > 0 && this.anyStalledFor(availabilityTimeoutMs)) {
+      const partitions: number[] = [];
+      const queueSizes: number[] = [];
+      const now = this.now();
+      for (const partition of candidates) {
         const since = this.stalledSince.get(this.cluster.leader(topic, partition));
-        if (since !== undefined && this.now() - since > availabilityTimeoutMs) continue;
+        if (since !== undefined && now - since > availabilityTimeoutMs) continue;
+        partitions.push(partition);
+        queueSizes.push(this.queues.get(`${topic}\0${partition}`)?.length ?? 0);
       }
-      partitions.push(partition);
-      queueSizes.push(this.queues.get(`${topic}\0${partition}`)?.length ?? 0);
+      if (partitions.length > 0 || candidates.length === 0) return { partitions, queueSizes };
     }
-    if (partitions.length === 0 && candidates.length > 0) return this.partitionLoad(topic, candidates, 0);
-    return { partitions, queueSizes };
+    // Runs once per sticky switch, so it must not cost a lookup per partition of a topic with
+    // thousands: only the partitions with queued batches (usually a few) are looked up.
+    const queueSizes = new Array<number>(candidates.length).fill(0);
+    const queues = this.topicQueues.get(topic);
+    if (queues !== undefined) {
+      for (const queue of queues.values()) {
+        const i = candidates[queue.partition] === queue.partition ? queue.partition : sortedIndexOf(candidates, queue.partition);
+        if (i >= 0) queueSizes[i] = queue.length;
+      }
+    }
+    return { partitions: candidates, queueSizes };
+  }
+
+  private anyStalledFor(ms: number): boolean {
+    const now = this.now();
+    for (const since of this.stalledSince.values()) if (now - since > ms) return true;
+    return false;
   }
 
   /** Calls `listener` whenever partitions may have become free to accept (see canAccept); returns the way to stop. */
@@ -223,10 +242,7 @@ export class Sender {
       return;
     }
     batch.order = this.enqueued++;
-    const key = `${batch.topic}\0${batch.partition}`;
-    let queue = this.queues.get(key);
-    if (!queue) this.queues.set(key, (queue = new Fifo()));
-    queue.push(batch as ProducerBatch);
+    this.queueOf(batch.topic, batch.partition).push(batch as ProducerBatch);
     this.scheduleDrain();
   }
 
@@ -242,7 +258,7 @@ export class Sender {
         this.release(b);
         return false;
       });
-      if (queue.length === 0) this.queues.delete(key);
+      if (queue.length === 0) this.dropQueue(key, queue);
     }
     for (const l of this.drainListeners) l();
     this.notifyIfIdle();
@@ -300,13 +316,13 @@ export class Sender {
     for (const [key, queue] of this.queues) {
       const head = queue.peek();
       if (!head) {
-        this.queues.delete(key);
+        this.dropQueue(key, queue);
         continue;
       }
       const deadline = head.createdAt + this.config.deliveryTimeoutMs;
       if (now >= deadline) {
         queue.shift();
-        if (queue.length === 0) this.queues.delete(key);
+        if (queue.length === 0) this.dropQueue(key, queue);
         this.fail(head, new ProducerTimeoutError(`expiring ${head.recordCount} record(s) for ${head.topic}-${head.partition}: ${now - head.createdAt} ms has passed since batch creation (deliveryTimeoutMs ${this.config.deliveryTimeoutMs})`, { topic: head.topic, partition: head.partition }));
         nextWakeup = now;
         continue;
@@ -506,6 +522,7 @@ export class Sender {
     const all: ProducerBatch[] = [];
     for (const queue of this.queues.values()) all.push(...queue);
     this.queues.clear();
+    this.topicQueues.clear();
     // Failing a batch hands it to its owner, which may enqueue more: collect first.
     for (const b of all) this.fail(b, error);
   }
@@ -688,10 +705,27 @@ export class Sender {
 
   /** A retried batch goes back ahead of younger batches of its partition, keeping their order. */
   private requeue(b: ProducerBatch): void {
-    const key = `${b.topic}\0${b.partition}`;
+    this.queueOf(b.topic, b.partition).insert(b, (other) => other.order > b.order);
+  }
+
+  private queueOf(topic: string, partition: number): PartitionQueue {
+    const key = `${topic}\0${partition}`;
     let queue = this.queues.get(key);
-    if (!queue) this.queues.set(key, (queue = new Fifo()));
-    queue.insert(b, (other) => other.order > b.order);
+    if (queue === undefined) {
+      this.queues.set(key, (queue = new PartitionQueue(topic, partition)));
+      let byPartition = this.topicQueues.get(topic);
+      if (byPartition === undefined) this.topicQueues.set(topic, (byPartition = new Map()));
+      byPartition.set(partition, queue);
+    }
+    return queue;
+  }
+
+  private dropQueue(key: string, queue: PartitionQueue): void {
+    this.queues.delete(key);
+    const byPartition = this.topicQueues.get(queue.topic);
+    if (byPartition?.get(queue.partition) !== queue) return;
+    byPartition.delete(queue.partition);
+    if (byPartition.size === 0) this.topicQueues.delete(queue.topic);
   }
 
   private finish(b: ProducerBatch, error: Error | null): void {
@@ -752,6 +786,31 @@ function responseLookup(res: ProduceResponse): (b: ProducerBatch) => PartitionPr
   for (const t of res.responses) byTopic.set(t.name, new Map(t.partitionResponses.map((p) => [p.index, p])));
   return (b) => byTopic.get(b.topic)?.get(b.partition)
     ?? new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `the produce response has no answer for ${b.topic}-${b.partition}`, { topic: b.topic, partition: b.partition });
+}
+
+/** One partition's waiting batches. */
+class PartitionQueue extends Fifo<ProducerBatch> {
+  readonly topic: string;
+  readonly partition: number;
+
+  constructor(topic: string, partition: number) {
+    super();
+    this.topic = topic;
+    this.partition = partition;
+  }
+}
+
+/** The index of `value` in an ascending array, or -1. */
+function sortedIndexOf(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else if (sorted[mid] > value) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
 }
 
 function withCause(error: Error, cause: Error): Error {

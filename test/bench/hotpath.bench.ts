@@ -3,13 +3,16 @@
 //
 //   bash .ci/node24.sh node test/bench/hotpath.bench.ts --brokers 127.0.0.1:9092 \
 //     [--modes pull1,pullall,send,range,subject] [--records 1000000] [--warm 1000000] [--rounds 3] \
-//     [--roots .,/path/to/other/checkout] [--cold] [--cpu-prof DIR]
+//     [--roots .,/path/to/other/checkout] [--cold] [--cpu-prof DIR] \
+//     [--partitions 6] [--spread 1] [--reuse NAME]
 //
 // Every run is a child process (this file with --child) that imports kafkarx from one root, sends
 // `--warm` records and then `--records` more, timing the second part only (`--cold`: no warm-up,
 // the first records of a fresh process). Runs are interleaved (every root and mode once per round)
 // and each row prints the median. Records are 100-byte keyless values on a 6-partition topic per
-// row, createProducer defaults (idempotent at acks=all).
+// row (`--partitions`; `--spread T`: record i goes to the i % T-th of T topics), createProducer
+// defaults (idempotent at acks=all). Topics with many partitions are slow to create: `--reuse NAME`
+// makes every run use the topics NAME-p<partitions>-<t>, created once and kept.
 //
 //   pull1 / pullall   fromPullSource(function*, producer).pipe(toKafka(producer)), acks=1 / all
 //   send              producer.send() in a loop, at most 50,000 unanswered, acks=1
@@ -27,7 +30,7 @@ interface ChildSpec {
   root: string;
   mode: Mode;
   brokers: string;
-  topic: string;
+  topics: string[];
   warm: number;
   records: number;
   profileDir?: string;
@@ -39,6 +42,7 @@ interface ChildResult {
   maxRssMb: number;
   baselineRssMb: number;
   refused: number;
+  requests: number;
 }
 
 async function child(spec: ChildSpec): Promise<void> {
@@ -53,7 +57,10 @@ async function child(spec: ChildSpec): Promise<void> {
     for (let j = 0; j < 100; j++) v[j] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
     values.push(v);
   }
-  const topic = spec.topic;
+  const { topics } = spec;
+  const topic = topics[0];
+  const spread = topics.length;
+  const record = (i: number) => ({ topic: spread === 1 ? topic : topics[i % spread], value: values[i % POOL] });
   // range() cannot wait: its records may hold 2 × bufferMemory (see the README), so it gets 64 MiB.
   const producer = createProducer({ brokers: [spec.brokers], clientId: 'kafkarx-hotpath', acks: spec.mode === 'pullall' ? 'all' : 1, ...(spec.mode === 'range' ? { bufferMemory: 64 << 20 } : {}) });
   let refused = 0;
@@ -62,12 +69,12 @@ async function child(spec: ChildSpec): Promise<void> {
       case 'pull1':
       case 'pullall': {
         function* gen() {
-          for (let i = 0; i < n; i++) yield { topic, value: values[i % POOL] };
+          for (let i = 0; i < n; i++) yield record(i);
         }
         return lastValueFrom(fromPullSource(gen(), producer).pipe(toKafka(producer), count()));
       }
       case 'range':
-        return lastValueFrom(range(0, n).pipe(map((i: number) => ({ topic, value: values[i % POOL] })), toKafka(producer), count()));
+        return lastValueFrom(range(0, n).pipe(map(record), toKafka(producer), count()));
       case 'subject': {
         const subject = new Subject<{ topic: string; value: Buffer }>();
         const done = lastValueFrom(subject.pipe(toKafka(producer, { errorMode: 'results' }), count((r: { ok: boolean }) => {
@@ -78,7 +85,7 @@ async function child(spec: ChildSpec): Promise<void> {
         await new Promise<void>((next) => {
           const burst = () => {
             const end = Math.min(n, i + 4096);
-            for (; i < end; i++) subject.next({ topic, value: values[i % POOL] });
+            for (; i < end; i++) subject.next(record(i));
             if (i < n) setImmediate(burst);
             else next();
           };
@@ -107,7 +114,7 @@ async function child(spec: ChildSpec): Promise<void> {
         for (let i = 0; i < n; i++) {
           if (outstanding >= 50_000) await new Promise<void>((r) => (wake = r));
           outstanding++;
-          producer.send({ topic, value: values[i % POOL] }).then(ok, bad);
+          producer.send(record(i)).then(ok, bad);
         }
         await producer.flush();
         while (outstanding > 0) await new Promise<void>((r) => (wake = r));
@@ -116,7 +123,7 @@ async function child(spec: ChildSpec): Promise<void> {
       }
     }
   };
-  await lastValueFrom(of({ topic, value: values[0] }).pipe(toKafka(producer)));
+  await lastValueFrom(of(...topics.map((t) => ({ topic: t, value: values[0] }))).pipe(toKafka(producer)));
   if (spec.warm > 0) await once(spec.warm);
   (globalThis as { gc?: () => void }).gc?.();
   const session = spec.profileDir ? new (await import('node:inspector/promises')).Session() : undefined;
@@ -125,6 +132,7 @@ async function child(spec: ChildSpec): Promise<void> {
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
   }
+  const requests0 = producer.metrics().producer['request-total'];
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const acked = await once(spec.records);
@@ -137,13 +145,14 @@ async function child(spec: ChildSpec): Promise<void> {
     writeFileSync(resolve(spec.profileDir!, `${spec.mode}-${process.pid}.cpuprofile`), JSON.stringify(profile));
     session.disconnect();
   }
+  const requests = producer.metrics().producer['request-total'] - requests0;
   await producer.close();
   if (acked + refused !== spec.records) throw new Error(`${acked} of ${spec.records} records were acknowledged`);
-  const result: ChildResult = { cpuUs: cpu.user + cpu.system, wallMs, maxRssMb: process.resourceUsage().maxRSS / 1024, baselineRssMb, refused };
+  const result: ChildResult = { cpuUs: cpu.user + cpu.system, wallMs, maxRssMb: process.resourceUsage().maxRSS / 1024, baselineRssMb, refused, requests };
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 }
 
-async function createTopics(brokers: string, names: string[]): Promise<void> {
+async function createTopics(brokers: string, names: string[], partitions: number): Promise<void> {
   const { Apis } = await import('../../src/network/apis.ts');
   const { createProducer } = await import('../../src/index.ts');
   const producer = createProducer({ brokers: [brokers], clientId: 'kafkarx-hotpath-admin' });
@@ -152,12 +161,13 @@ async function createTopics(brokers: string, names: string[]): Promise<void> {
     const conn = await (producer as unknown as { cluster: { anyBroker(): Promise<{ call: (api: unknown, req: unknown) => Promise<{ topics: Array<{ name: string; errorCode: number }> }> }> } }).cluster.anyBroker();
     const res = await conn.call(Apis.createTopics, {
       topics: names.map((name) => ({
-        name, numPartitions: 6, replicationFactor: 1, assignments: [],
+        name, numPartitions: partitions, replicationFactor: 1, assignments: [],
         configs: [{ name: 'retention.bytes', value: String(64 << 20) }, { name: 'segment.bytes', value: String(16 << 20) }, { name: 'retention.ms', value: '60000' }],
       })),
-      timeoutMs: 30_000,
+      timeoutMs: 300_000,
     });
-    for (const t of res.topics) if (t.errorCode !== 0) throw new Error(`creating ${t.name}: error ${t.errorCode}`);
+    // 36: TOPIC_ALREADY_EXISTS, a topic kept for --reuse.
+    for (const t of res.topics) if (t.errorCode !== 0 && t.errorCode !== 36) throw new Error(`creating ${t.name}: error ${t.errorCode}`);
   } finally {
     await producer.close();
   }
@@ -186,6 +196,7 @@ async function main(): Promise<void> {
       child: { type: 'string' }, brokers: { type: 'string' }, modes: { type: 'string', default: 'pull1,pullall,send,range' },
       records: { type: 'string', default: '1000000' }, warm: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '3' },
       roots: { type: 'string', default: '.' }, cold: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' },
+      partitions: { type: 'string', default: '6' }, spread: { type: 'string', default: '1' }, reuse: { type: 'string' },
     },
   });
   if (v.child) return child(JSON.parse(v.child) as ChildSpec);
@@ -199,23 +210,27 @@ async function main(): Promise<void> {
   const rounds = Number(v.rounds);
   const run = `${Date.now().toString(36)}`;
   const rows = roots.flatMap((root) => modes.map((mode) => ({ root, mode, results: [] as ChildResult[] })));
-  const topics: string[] = [];
-  for (let r = 0; r < rounds; r++) for (const row of rows) topics.push(`hotpath-${run}-${topics.length}`);
-  await createTopics(brokers, topics);
+  const partitions = Number(v.partitions);
+  const spread = Number(v.spread);
+  const runs = rounds * rows.length;
+  const topicsOf = (i: number) => Array.from({ length: spread }, (_, t) => v.reuse ? `${v.reuse}-p${partitions}-${t}` : `hotpath-${run}-${i}-${t}`);
+  const topics = Array.from({ length: v.reuse ? 1 : runs }, (_, i) => topicsOf(i));
+  await createTopics(brokers, topics.flat(), partitions);
   let t = 0;
   for (let r = 0; r < rounds; r++) {
     for (const row of rows) {
-      const res = await runChild({ root: row.root, mode: row.mode, brokers, topic: topics[t++], warm, records, profileDir: v['cpu-prof'] });
+      const res = await runChild({ root: row.root, mode: row.mode, brokers, topics: topics[v.reuse ? 0 : t++], warm, records, profileDir: v['cpu-prof'] });
       row.results.push(res);
-      console.error(`round ${r + 1} ${row.mode} ${row.root}: ${(res.cpuUs / records).toFixed(3)} µs/rec, ${Math.round(records / res.wallMs * 1000)} rec/s, max RSS ${res.maxRssMb.toFixed(0)} MB`);
+      console.error(`round ${r + 1} ${row.mode} ${row.root}: ${(res.cpuUs / records).toFixed(3)} µs/rec, ${Math.round(records / res.wallMs * 1000)} rec/s, ${res.requests} requests, max RSS ${res.maxRssMb.toFixed(0)} MB`);
     }
   }
   console.log(`${records} records${warm ? ` after ${warm} warm-up records` : ', cold (fresh process)'}; median of ${rounds}`);
-  console.log('root | mode | µs CPU/record | records/s | max RSS MB | baseline RSS MB | refused');
+  console.log(`${spread} topic(s) × ${partitions} partitions`);
+  console.log('root | mode | µs CPU/record | records/s | requests | max RSS MB | baseline RSS MB | refused');
   for (const row of rows) {
     const us = median(row.results.map((x) => x.cpuUs / records));
     const rps = median(row.results.map((x) => records / x.wallMs * 1000));
-    console.log(`${row.root} | ${row.mode} | ${us.toFixed(3)} | ${Math.round(rps)} | ${median(row.results.map((x) => x.maxRssMb)).toFixed(0)} | ${median(row.results.map((x) => x.baselineRssMb)).toFixed(0)} | ${median(row.results.map((x) => x.refused))}`);
+    console.log(`${row.root} | ${row.mode} | ${us.toFixed(3)} | ${Math.round(rps)} | ${median(row.results.map((x) => x.requests))} | ${median(row.results.map((x) => x.maxRssMb)).toFixed(0)} | ${median(row.results.map((x) => x.baselineRssMb)).toFixed(0)} | ${median(row.results.map((x) => x.refused))}`);
   }
 }
 
