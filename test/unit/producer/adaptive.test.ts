@@ -7,14 +7,13 @@ import { toKafka } from 'kafkarx/operators';
 import { FakeKafka, runMarbles, type FakeRecord } from 'kafkarx/testing';
 import type { Cluster } from '../../../src/cluster/cluster.ts';
 import type { BrokerConnection } from '../../../src/network/broker.ts';
-import { ProducerBatch } from '../../../src/producer/batch.ts';
 import { resolveConfig, type ProducerConfig } from '../../../src/producer/config.ts';
 import { ConfigError } from '../../../src/producer/errors.ts';
 import { MemoryBudget } from '../../../src/producer/memory.ts';
 import { PartitionChooser, weightedChoice } from '../../../src/producer/partitioners.ts';
-import { OutgoingRecord } from '../../../src/producer/record.ts';
 import { Sender } from '../../../src/producer/sender.ts';
-import { RecordBatchBuilder, RecordBatchBuilderPool } from '../../../src/record/batch-builder.ts';
+import { RecordBatchBuilderPool } from '../../../src/record/batch-builder.ts';
+import { advance, oneBatch } from './support.ts';
 
 test('weightedChoice: each partition counts (longest queue + 1 - its queue) times; equal queues are uniform', () => {
   // queues 0, 4, 2 weigh 5, 1, 3 out of 9
@@ -128,26 +127,6 @@ function twoBrokers(scheduler: TestScheduler) {
   } as unknown as Cluster;
 }
 
-function batch(partition: number, at: number): ProducerBatch {
-  const builder = new RecordBatchBuilder(256);
-  const b = new ProducerBatch('t', partition, builder, at);
-  const r = new OutgoingRecord('t', partition, null, Buffer.from('v'), [], at, undefined, {}, 20);
-  builder.append(at, null, r.value, []);
-  b.add(r);
-  builder.close();
-  return b;
-}
-
-async function advance(scheduler: TestScheduler, until: number) {
-  for (let guard = 0; guard < 10_000; guard++) {
-    for (let i = 0; i < 5; i++) await Promise.resolve();
-    const next = scheduler.actions[0];
-    if (!next || next.delay > until) return;
-    scheduler.maxFrames = next.delay;
-    scheduler.flush();
-  }
-}
-
 test('a broker that has had batches waiting and taken none for partitionerAvailabilityTimeoutMs is left out; queue sizes come with the others', async () => {
   const scheduler = new TestScheduler((a, b) => expect(a).toEqual(b));
   const config = resolveConfig({ brokers: ['h:1'], idempotent: false, acks: 1, maxInFlight: 1, requestTimeoutMs: 60_000, deliveryTimeoutMs: 120_000 });
@@ -158,8 +137,8 @@ test('a broker that has had batches waiting and taken none for partitionerAvaila
     // Virtual time moves only from one scheduled action to the next.
     scheduler.schedule(() => undefined, at - scheduler.now());
     await advance(scheduler, at);
-    sender.enqueue(batch(at % 200 === 0 ? 0 : 1, at), owner);
-    sender.enqueue(batch(3, at), owner);
+    sender.enqueue(oneBatch(at, at % 200 === 0 ? 0 : 1), owner);
+    sender.enqueue(oneBatch(at, 3), owner);
   }
   await advance(scheduler, 3000);
   expect(sender.partitionLoad('t', [0, 1, 2, 3], 0).partitions).toEqual([0, 1, 2, 3]);

@@ -7,13 +7,13 @@ import { Apis } from '../../../src/network/apis.ts';
 import type { BrokerConnection } from '../../../src/network/broker.ts';
 import { ErrorCode } from '../../../src/protocol/errors.ts';
 import type { ProduceRequest, ProduceRequestInput, ProduceResponse } from '../../../src/protocol/messages/produce.ts';
-import { RecordBatchBuilder, RecordBatchBuilderPool } from '../../../src/record/batch-builder.ts';
+import { RecordBatchBuilderPool } from '../../../src/record/batch-builder.ts';
 import { ProducerBatch } from '../../../src/producer/batch.ts';
 import { resolveConfig, type ProducerConfig } from '../../../src/producer/config.ts';
 import { Attribute, BatchOffset } from '../../../src/record/batch-format.ts';
 import { MemoryBudget } from '../../../src/producer/memory.ts';
-import { OutgoingRecord } from '../../../src/producer/record.ts';
 import { Sender, type TransactionHooks } from '../../../src/producer/sender.ts';
+import { advance, oneBatch } from './support.ts';
 import { internals } from '../../../src/producer/internals.ts';
 
 // The sender in virtual time. Against FakeKafka (kafkarx/testing) on the same TestScheduler where
@@ -82,30 +82,6 @@ function scripted(scheduler: TestScheduler, answers: number[], latency = 2) {
     updateLeaders: () => undefined,
   } as unknown as Cluster;
   return { cluster, sends, inits: () => inits };
-}
-
-function oneBatch(createdAt: number, partition = 0, records = 1): ProducerBatch {
-  const builder = new RecordBatchBuilder(1024);
-  const batch = new ProducerBatch('t', partition, builder, createdAt);
-  for (let i = 0; i < records; i++) {
-    const record = new OutgoingRecord('t', partition, null, Buffer.from(`v${i}`), [], createdAt, undefined, {}, 20);
-    builder.append(createdAt, null, record.value, []);
-    batch.add(record);
-  }
-  builder.close();
-  return batch;
-}
-
-/** Runs virtual time up to `until`, letting promise callbacks run between scheduled actions. */
-async function advance(scheduler: TestScheduler, until: number) {
-  for (let guard = 0; guard < 10_000; guard++) {
-    for (let i = 0; i < 5; i++) await Promise.resolve();
-    const next = scheduler.actions[0];
-    if (!next || next.delay > until) return;
-    scheduler.maxFrames = next.delay;
-    scheduler.flush();
-  }
-  throw new Error('virtual time did not settle');
 }
 
 function setup(answers: number[], overrides: Partial<ProducerConfig> = {}, txn?: TransactionHooks) {
