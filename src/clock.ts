@@ -35,7 +35,8 @@ export interface Clock {
 const realClock: Clock = {
   now: Date.now,
   schedule(fn, ms, background) {
-    const timer = setTimeout(fn, ms);
+    // Node warns about (and treats as 1 ms) a negative delay: a deadline already past is due now.
+    const timer = setTimeout(fn, Math.max(0, ms));
     if (background) timer.unref();
     return () => clearTimeout(timer);
   },

@@ -11,7 +11,7 @@ import { listenerPid } from './measure.ts';
 import { fmtN as fmt, options, plan, type Row } from './plan.ts';
 import { profileReport } from './profile.ts';
 import { report } from './report.ts';
-import { createTopics, ready, stored, type Admin } from './topics.ts';
+import { createTopics, prime, ready, stored, type Admin } from './topics.ts';
 import type { RunResult, RunSpec } from './types.ts';
 import { writePayloadFile } from './values.ts';
 
@@ -77,7 +77,8 @@ export async function main(argv: string[]): Promise<void> {
     // Created is not yet served: wait until every partition of every topic answers ListOffsets.
     const since = performance.now();
     for (const r of rows) await ready(admin, topicsOf.get(r)!, r.partitions);
-    console.log(`topics: ${made.length}, ready in ${fmt((performance.now() - since) / 1000, 1)} s`);
+    for (const r of rows) await prime(bootstrap, topicsOf.get(r)!, r.partitions);
+    console.log(`topics: ${made.length}, ready and every partition written once in ${fmt((performance.now() - since) / 1000, 1)} s`);
 
     mkdirSync(payloadDir, { recursive: true });
     const payloadFor = async (r: Row): Promise<string | undefined> => {
