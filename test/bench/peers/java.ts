@@ -24,7 +24,7 @@ export async function runJava(spec: RunSpec): Promise<Measured | { skipped: stri
   const command = (records: number) => [...JVM, `-Dlog4j2.configurationFile=${toolLogConfig()}`, '-cp', `${ensureKafkaJars().tools}/*`,
     'org.apache.kafka.tools.ProducerPerformance', '--topic', spec.topics[0], '--num-records', String(records), '--throughput', '-1', ...payload,
     '--producer-props', `bootstrap.servers=${spec.bootstrap}`, `acks=${spec.acks === -1 ? 'all' : '1'}`, `enable.idempotence=${idempotent}`,
-    `compression.type=${spec.codec}`];
+    `compression.type=${spec.codec}`, ...(spec.batchBytes === undefined ? [] : [`batch.size=${spec.batchBytes}`])];
   const startup = await runTool('java', command(1), undefined, 120_000);
   const run = await runTool('java', command(spec.records), spec.brokerPid, 10 * 60_000);
   // "1000000 records sent, 341997.3 records/sec (32.62 MB/sec), 45.3 ms avg latency, ..." (last line)

@@ -41,6 +41,7 @@ async function run(spec: RunSpec, values: Buffer[]): Promise<Timed> {
   const producer = createProducer({
     brokers: [spec.bootstrap], clientId: 'kafkarx-bench', acks: spec.acks, compression: spec.codec,
     ...(spec.idempotent === undefined ? {} : { idempotent: spec.idempotent }),
+    ...(spec.batchBytes === undefined ? {} : { batchBytes: spec.batchBytes }),
     ...(spec.transactionSize ? { transactionalId: `kafkarx-bench-${process.pid}` } : {}),
     // range() cannot wait for room: its records may hold 2 × bufferMemory, then are refused (README).
     ...(spec.mode === 'range' ? { bufferMemory: 64 * 1024 * 1024 } : {}),

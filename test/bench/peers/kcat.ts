@@ -19,6 +19,7 @@ export async function runKcat(spec: RunSpec): Promise<Measured | { skipped: stri
   const idempotent = spec.idempotent ?? spec.acks === -1;
   const args = (file: string) => ['-P', '-b', spec.bootstrap, '-t', spec.topics[0], '-l', file, '-z', spec.codec,
     '-X', `acks=${spec.acks === -1 ? 'all' : '1'}`, '-X', `enable.idempotence=${idempotent}`,
+    ...(spec.batchBytes === undefined ? [] : ['-X', `batch.size=${spec.batchBytes}`]),
     // Keyed: `key<TAB>value` lines, partitioned by murmur2 like the Java client and kafkarx.
     ...(spec.keyed ? ['-K', '\t', '-X', 'partitioner=murmur2_random'] : [])];
   const probe = `${spec.payloadFile!}.one`;

@@ -7,6 +7,8 @@ export const GROUPS = ['peers', 'sources', 'cold', 'scale', 'keyed', 'sizes', 'c
 export type Group = (typeof GROUPS)[number];
 const CLIENTS: readonly Client[] = ['kafkarx', 'kafkajs', 'platformatic', 'java', 'kcat'];
 const CODECS: readonly Codec[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+/** librdkafka's default batch.size, for rows that give the other clients the same. */
+const RDKAFKA_BATCH = 1_000_000;
 
 export interface Options {
   groups: Group[];
@@ -121,7 +123,7 @@ export function plan(o: Options): { rows: Row[]; tables: GroupTable[] } {
     if (r.client === 'kafkajs') Object.assign(r, { mode: 'lanes', tuning: s.tuning ?? o.kafkajs });
     if (r.client === 'platformatic' && r.mode === 'tool') Object.assign(r, { mode: o.platformatic.mode, tuning: s.tuning ?? o.platformatic.tuning });
     if (r.client === 'kafkarx' && r.mode === 'send') r.tuning = { perSend: 1, inFlight: o.outstanding };
-    r.key = [r.client, r.mode, r.acks, r.idempotent, r.codec, r.values, r.keyed, r.records, r.topicCount, r.partitions, r.tuning.perSend, r.tuning.inFlight, r.transactionSize].join('/');
+    r.key = [r.client, r.mode, r.acks, r.idempotent, r.codec, r.values, r.keyed, r.records, r.topicCount, r.partitions, r.tuning.perSend, r.tuning.inFlight, r.transactionSize, r.batchBytes].join('/');
     const existing = byKey.get(r.key);
     if (existing) return existing;
     byKey.set(r.key, r);
@@ -152,6 +154,9 @@ export function plan(o: Options): { rows: Row[]; tables: GroupTable[] } {
           { client: 'kafkajs', acks, label: `KafkaJS send() ${pTuning(o.kafkajs)}${acks === -1 ? ', not idempotent' : ''}` },
           { client: 'java', acks, label: `Java ProducerPerformance${acks === -1 ? ', idempotent' : ''}` },
           { client: 'kcat', acks, label: `librdkafka (kcat -P)${acks === -1 ? ', idempotent' : ''}` },
+          // The defaults differ 60-fold: librdkafka's batch.size is 1,000,000, Java's and kafkarx's 16,384.
+          { client: 'kafkarx', acks, batchBytes: RDKAFKA_BATCH, label: `kafkarx fromPullSource(…), batchBytes ${fmtN(RDKAFKA_BATCH)} (librdkafka's default)` },
+          { client: 'java', acks, batchBytes: RDKAFKA_BATCH, label: `Java ProducerPerformance, batch.size ${fmtN(RDKAFKA_BATCH)}${acks === -1 ? ', idempotent' : ''}` },
         ]));
         break;
       case 'sources':
@@ -194,6 +199,8 @@ export function plan(o: Options): { rows: Row[]; tables: GroupTable[] } {
             { client: 'kafkarx', acks: 1, values, records, label: `kafkarx ${size}` },
             { client: 'kcat', acks: 1, values, records, label: `kcat ${size}` },
             { client: 'java', acks: 1, values, records, label: `Java ${size}` },
+            { client: 'kafkarx', acks: 1, values, records, batchBytes: RDKAFKA_BATCH, label: `kafkarx ${size}, batchBytes ${fmtN(RDKAFKA_BATCH)}` },
+            { client: 'java', acks: 1, values, records, batchBytes: RDKAFKA_BATCH, label: `Java ${size}, batch.size ${fmtN(RDKAFKA_BATCH)}` },
           ];
         }), (r) => ({ client: 'kafkarx', acks: 1, values: r.values, records: r.records }));
         break;

@@ -32,6 +32,11 @@ export interface Workload {
   values: Values;
   keyed: boolean;
   records: number;
+  /**
+   * The batch size: kafkarx's batchBytes, Java's and librdkafka's batch.size; undefined: the
+   * client's default (16,384 for kafkarx and Java, 1,000,000 for librdkafka).
+   */
+  batchBytes?: number;
 }
 
 export interface RunSpec extends Workload {
