@@ -103,13 +103,17 @@ export function recordBatchSizeUpperBound(
   value: Uint8Array | null,
   headers: readonly RecordHeader[] = [],
 ): number {
+  return RECORD_BATCH_OVERHEAD + recordSizeUpperBound(key, value, headers);
+}
+
+/** recordBatchSizeUpperBound without the batch's header: the most bytes the record takes in a batch. */
+export function recordSizeUpperBound(key: Uint8Array | null, value: Uint8Array | null, headers: readonly RecordHeader[]): number {
   return (
-    RECORD_BATCH_OVERHEAD +
     MAX_RECORD_VARINT_OVERHEAD +
     1 +
     sizeOfNullableBytes(key) +
     sizeOfNullableBytes(value) +
-    sizeOfHeaders(headers)
+    (headers.length === 0 ? 1 : sizeOfHeaders(headers))
   );
 }
 
