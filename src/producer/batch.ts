@@ -19,9 +19,13 @@ export class ProducerBatch<P = unknown> {
    */
   recordCount = 0;
   readonly timestamps: number[] = [];
-  /** -1 for a null key or value. */
+  /**
+   * -1 for a null key or value. While every record's key and value sizes are the first record's
+   * (`sameSizes`), only the first's are kept: streams of alike records push nothing per record.
+   */
   readonly keySizes: number[] = [];
   readonly valueSizes: number[] = [];
+  sameSizes = true;
   /** Each record's passthrough; null while none of them has one. */
   passthroughs: Array<P | undefined> | null = null;
   /** Each record as given, for the results of a batch that fails; null when its stream reports no records. */
@@ -78,8 +82,20 @@ export class ProducerBatch<P = unknown> {
   add(record: OutgoingRecord<P>): void {
     const i = this.recordCount++;
     this.timestamps.push(record.timestamp);
-    this.keySizes.push(record.key === null ? -1 : record.key.length);
-    this.valueSizes.push(record.value === null ? -1 : record.value.length);
+    const keySize = record.key === null ? -1 : record.key.length;
+    const valueSize = record.value === null ? -1 : record.value.length;
+    if (i === 0 || !this.sameSizes) {
+      this.keySizes.push(keySize);
+      this.valueSizes.push(valueSize);
+    } else if (keySize !== this.keySizes[0] || valueSize !== this.valueSizes[0]) {
+      this.sameSizes = false;
+      for (let j = 1; j < i; j++) {
+        this.keySizes.push(this.keySizes[0]);
+        this.valueSizes.push(this.valueSizes[0]);
+      }
+      this.keySizes.push(keySize);
+      this.valueSizes.push(valueSize);
+    }
     if (record.passthrough !== undefined) {
       if (this.passthroughs === null) this.passthroughs = new Array<P | undefined>(i).fill(undefined);
       this.passthroughs.push(record.passthrough);
@@ -115,8 +131,14 @@ export class ProducerBatch<P = unknown> {
     const part = new ProducerBatch<P>(this.topic, this.partition, builder, this.createdAt, this.sources !== null);
     part.recordCount = to - from;
     part.timestamps.push(...this.timestamps.slice(from, to));
-    part.keySizes.push(...this.keySizes.slice(from, to));
-    part.valueSizes.push(...this.valueSizes.slice(from, to));
+    if (this.sameSizes) {
+      part.keySizes.push(this.keySizes[0]);
+      part.valueSizes.push(this.valueSizes[0]);
+    } else {
+      part.keySizes.push(...this.keySizes.slice(from, to));
+      part.valueSizes.push(...this.valueSizes.slice(from, to));
+      part.sameSizes = false;
+    }
     part.passthroughs = this.passthroughs?.slice(from, to) ?? null;
     if (this.sources !== null) part.sources = this.sources.slice(from, to);
     part.traceparents = this.traceparents;
@@ -142,8 +164,8 @@ export class ProducerBatch<P = unknown> {
       partition: this.partition,
       offset: this.baseOffset < 0 ? -1 : this.baseOffset + index,
       timestamp: this.logAppendTime >= 0 ? this.logAppendTime : this.timestamps[index],
-      serializedKeySize: this.keySizes[index],
-      serializedValueSize: this.valueSizes[index],
+      serializedKeySize: this.keySizes[this.sameSizes ? 0 : index],
+      serializedValueSize: this.valueSizes[this.sameSizes ? 0 : index],
     } as RecordMetadata<T>;
     if (passthrough !== undefined) metadata.passthrough = passthrough;
     return metadata;
