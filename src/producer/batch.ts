@@ -18,7 +18,13 @@ export class ProducerBatch<P = unknown> {
    * outlives the batch stage but a few numbers.
    */
   recordCount = 0;
-  readonly timestamps: number[] = [];
+  /**
+   * Each record's timestamp less the first record's: small integers, which an array keeps more
+   * cheaply than timestamps themselves (doubles).
+   */
+  readonly timestampDeltas: number[] = [];
+  /** The first record's timestamp; -1 while empty. */
+  firstTimestamp = -1;
   /**
    * -1 for a null key or value. While every record's key and value sizes are the first record's
    * (`sameSizes`), only the first's are kept: streams of alike records push nothing per record.
@@ -81,7 +87,8 @@ export class ProducerBatch<P = unknown> {
   /** Notes a record the builder has just encoded (the caller appends it to the builder). */
   add(record: OutgoingRecord<P>): void {
     const i = this.recordCount++;
-    this.timestamps.push(record.timestamp);
+    if (i === 0) this.firstTimestamp = record.timestamp;
+    this.timestampDeltas.push(record.timestamp - this.firstTimestamp);
     const keySize = record.key === null ? -1 : record.key.length;
     const valueSize = record.value === null ? -1 : record.value.length;
     if (i === 0 || !this.sameSizes) {
@@ -130,7 +137,8 @@ export class ProducerBatch<P = unknown> {
   slice(from: number, to: number, builder: RecordBatchBuilder, reservedBytes: number): ProducerBatch<P> {
     const part = new ProducerBatch<P>(this.topic, this.partition, builder, this.createdAt, this.sources !== null);
     part.recordCount = to - from;
-    part.timestamps.push(...this.timestamps.slice(from, to));
+    part.firstTimestamp = this.firstTimestamp;
+    part.timestampDeltas.push(...this.timestampDeltas.slice(from, to));
     if (this.sameSizes) {
       part.keySizes.push(this.keySizes[0]);
       part.valueSizes.push(this.valueSizes[0]);
@@ -163,7 +171,7 @@ export class ProducerBatch<P = unknown> {
       topic: this.topic,
       partition: this.partition,
       offset: this.baseOffset < 0 ? -1 : this.baseOffset + index,
-      timestamp: this.logAppendTime >= 0 ? this.logAppendTime : this.timestamps[index],
+      timestamp: this.logAppendTime >= 0 ? this.logAppendTime : this.firstTimestamp + this.timestampDeltas[index],
       serializedKeySize: this.keySizes[this.sameSizes ? 0 : index],
       serializedValueSize: this.valueSizes[this.sameSizes ? 0 : index],
     } as RecordMetadata<T>;

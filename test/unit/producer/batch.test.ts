@@ -34,3 +34,16 @@ test('records that differ from the first: each result has its own record\'s size
   part.baseOffset = 0;
   expect(sizes(part)).toEqual([[-1, 1, 101], [2, -1, 102], [-1, 1, 103]]);
 });
+
+test('timestamps before the first record\'s, and far after it, come back as given', () => {
+  const b = new ProducerBatch('t', 0, new RecordBatchBuilder(256), 0, false);
+  const times = [1_700_000_000_000, 1_699_999_999_000, 0, 1_800_000_000_000];
+  for (const t of times) {
+    const r = new OutgoingRecord('t', 0, null, Buffer.from('v'), [], t, undefined, null, 30);
+    b.builder.append(t, r.key, r.value, r.headers);
+    b.add(r);
+  }
+  b.baseOffset = 0;
+  expect(times.map((_, i) => b.metadata(i, undefined).timestamp)).toEqual(times);
+  expect(b.slice(1, 3, new RecordBatchBuilder(256), 0).metadata(1, undefined).timestamp).toBe(0);
+});
