@@ -138,7 +138,8 @@ export function partitionStage<P>(producer: Producer, options: PartitionOptions 
         subscriber.next(record);
         return;
       }
-      const queue = waiting.get(record.topic);
+      // Mostly no topic waits for metadata: then there is no queue to look up.
+      const queue = waiting.size === 0 ? undefined : waiting.get(record.topic);
       if (queue) {
         queue.push(record);
         return;
