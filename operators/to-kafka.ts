@@ -196,7 +196,7 @@ function answered(record: OutgoingRecord<unknown>): void {
  * What toKafka hears of its source: that it completed, that it failed (which is then taken as
  * its completion, so the records already accepted are still answered), and how to stop reading it.
  */
-interface InputHooks {
+export interface InputHooks {
   completed(): void;
   failed(e: unknown): void;
   stoppable(stop: () => void): void;
