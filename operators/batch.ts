@@ -20,6 +20,9 @@ export interface BatchOptions {
 
 interface Open<P> {
   batch: ProducerBatch<P>;
+  /** When its linger ends, on the scheduler's clock. */
+  deadline: number;
+  /** A timer of its own: only a batch started while flush() waits has one (see `lingering`). */
   linger: Subscription | undefined;
 }
 
@@ -60,8 +63,34 @@ export function batchStage<P>(producer: Producer, options: BatchOptions = {}, ke
     let lastTopic: string | undefined;
     let lastPartitions: Array<Open<P> | undefined> = [];
 
+    // Open batches waiting for their linger, oldest first. Their deadlines come in that order, so
+    // one timer, for the oldest, serves them all: a timer per batch cost more than its records'
+    // batching. A timer left for a batch that went full is not cancelled: it finds the next due.
+    const lingering = new Set<Open<P>>();
+    let timer: Subscription | undefined;
+    let timerAt = Infinity;
+    const arm = (at: number) => {
+      timer?.unsubscribe();
+      timerAt = at;
+      timer = scheduler.schedule(lingerDue, Math.max(0, at - scheduler.now()));
+    };
+    const lingerDue = () => {
+      timer = undefined;
+      timerAt = Infinity;
+      const now = scheduler.now();
+      for (const entry of lingering) {
+        if (entry.deadline > now) {
+          if (entry.deadline < timerAt) arm(entry.deadline);
+          break;
+        }
+        lingering.delete(entry);
+        lingered(entry);
+      }
+    };
+
     const emit = (entry: Open<P>) => {
       entry.linger?.unsubscribe();
+      lingering.delete(entry);
       held.delete(entry);
       const partitions = open.get(entry.batch.topic)!;
       if (partitions[entry.batch.partition] === entry) partitions[entry.batch.partition] = undefined;
@@ -69,10 +98,16 @@ export function batchStage<P>(producer: Producer, options: BatchOptions = {}, ke
     };
 
     const start = (record: OutgoingRecord<P>, partitions: Array<Open<P> | undefined>): Open<P> => {
-      const entry: Open<P> = { batch: new ProducerBatch<P>(record.topic, record.partition, p.builders.acquire(), scheduler.now(), keepSources), linger: undefined };
+      const now = scheduler.now();
+      const entry: Open<P> = { batch: new ProducerBatch<P>(record.topic, record.partition, p.builders.acquire(), now, keepSources), deadline: now + lingerMs, linger: undefined };
       partitions[record.partition] = entry;
-      // While flush() or close() waits, a batch started late may go at once.
-      entry.linger = scheduler.schedule(() => lingered(entry), p.flushing ? 0 : lingerMs);
+      if (p.flushing) {
+        // While flush() or close() waits, a batch started late may go at once.
+        entry.linger = scheduler.schedule(() => lingered(entry), 0);
+      } else {
+        lingering.add(entry);
+        if (entry.deadline < timerAt) arm(entry.deadline);
+      }
       return entry;
     };
 
@@ -132,6 +167,8 @@ export function batchStage<P>(producer: Producer, options: BatchOptions = {}, ke
 
     const teardown = () => {
       unregister();
+      timer?.unsubscribe();
+      lingering.clear();
       stopListening?.();
       held.clear();
       // Batches never handed on die here: give back their memory and buffers.
@@ -150,6 +187,7 @@ export function batchStage<P>(producer: Producer, options: BatchOptions = {}, ke
       next,
       complete: () => {
         emitAll();
+        timer?.unsubscribe();
         subscriber.complete();
       },
       teardown,

@@ -119,17 +119,32 @@ export function partitionStage<P>(producer: Producer, options: PartitionOptions 
       );
     };
 
+    // Records mostly come in runs of one topic: its metadata is kept until the cluster's changes.
+    let lastName: string | undefined;
+    let lastTopic: TopicInfo | undefined;
+    let lastVersion = -1;
+    const topicOf = (name: string): TopicInfo | undefined => {
+      const version = p.cluster.topicsVersion;
+      if (name !== lastName || version !== lastVersion) {
+        lastTopic = p.cluster.topic(name);
+        lastName = name;
+        lastVersion = version;
+      }
+      return lastTopic;
+    };
+
     const next = (record: OutgoingRecord<P>) => {
       if (record.error) {
         subscriber.next(record);
         return;
       }
-      const queue = waiting.get(record.topic);
+      // Mostly no topic waits for metadata: then there is no queue to look up.
+      const queue = waiting.size === 0 ? undefined : waiting.get(record.topic);
       if (queue) {
         queue.push(record);
         return;
       }
-      const topic = p.cluster.topic(record.topic);
+      const topic = topicOf(record.topic);
       if (topic && emit(record, topic)) return;
       const fifo = new Fifo<OutgoingRecord<P>>();
       fifo.push(record);

@@ -28,7 +28,8 @@ export function recordMetadata<P, R = unknown>(onFailure: (error: Error, record:
   );
 }
 
-function eachResult<P, R>(item: BatchOrFailure<P>, ok: (metadata: RecordMetadata<P>) => void, failed: (error: Error, record: R) => void): void {
+/** Each record's result of a settled batch (or of a record that failed before batching), in order. */
+export function eachResult<P, R>(item: BatchOrFailure<P>, ok: (metadata: RecordMetadata<P>) => void, failed: (error: Error, record: R) => void): void {
   if (!isBatch(item)) {
     failed(item.error!, item.source as R);
     return;

@@ -13,7 +13,7 @@ import { forward, OperatorSubscriber } from './internal/operate.ts';
 import { chain, stageOperator, type StageFactory } from './internal/stage.ts';
 import { partitionStage, type PartitionOptions } from './partition.ts';
 import { reserveStage } from './reserve.ts';
-import { recordMetadata, results } from './results.ts';
+import { eachResult } from './results.ts';
 import { send } from './send.ts';
 import { serializeStage, type SerializeOptions } from './serialize.ts';
 
@@ -72,7 +72,7 @@ export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOption
   const resultsMode = options.errorMode === 'results';
   // Only the results mode reports failed records as given, and `ordered` tells records apart by
   // them: otherwise the batches keep none.
-  const stages = sendStages<P, ProducerRecord<K, V, P>>(producer, options, resultsMode || options.ordered === true, serialized);
+  const stages = (input?: InputHooks) => sendStages<P, ProducerRecord<K, V, P>>(producer, options, resultsMode || options.ordered === true, serialized, input);
   return (source) => defer(() => {
     if (p.closed) return throwError(() => new ProducerClosedError());
     // What ends the stream once every accepted record is answered: it stops reading the source.
@@ -86,22 +86,15 @@ export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOption
     let sourceDone = false;
     // The source, read until it ends or `end` stops it; its error ends the stream after the
     // records already accepted are answered.
-    const input = new Observable<ProducerRecord<K, V, P>>((inner) => {
-      const reader = new OperatorSubscriber(inner, (record: ProducerRecord<K, V, P>) => inner.next(record), () => {
+    const input: InputHooks = {
+      completed: () => {
         sourceDone = true;
-        inner.complete();
-      }, (e) => {
-        end(e as Error);
-        inner.complete();
-      });
-      // Set before subscribing: a synchronous source may fail a record while it is being read.
-      stopInput = () => {
-        reader.unsubscribe();
-        inner.complete();
-      };
-      source.subscribe(reader);
-      return reader;
-    });
+      },
+      failed: (e) => end(e as Error),
+      stoppable: (stop) => {
+        stopInput = stop;
+      },
+    };
     return new Observable<RecordMetadata<P> | RecordResult<P, ProducerRecord<K, V, P>>>((subscriber) => {
       // close() ends a stream that may still read; one whose source is done just finishes.
       const unregister = p.registerEnder((e) => {
@@ -110,9 +103,9 @@ export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOption
       subscriber.add(unregister);
       const complete = () => (ending ? subscriber.error(ending) : subscriber.complete());
       const order = options.ordered ? new InputOrder<P>(p.memory) : undefined;
-      const batches = order ? input.pipe(order.track(), stages) : input.pipe(stages);
+      const batches = order ? readInput(source, input).pipe(order.track(), stages()) : source.pipe(stages(input));
       if (resultsMode) {
-        return batches.pipe(order ? order.results<ProducerRecord<K, V, P>>() : results<P, ProducerRecord<K, V, P>>()).subscribe(forward(subscriber, (r: RecordResult<P, ProducerRecord<K, V, P>>) => {
+        const result = (r: RecordResult<P, ProducerRecord<K, V, P>>) => {
           if (!r.ok && r.error instanceof ProducerClosedError) {
             subscriber.next(r);
             end(r.error);
@@ -121,7 +114,12 @@ export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOption
           } else {
             subscriber.next(r);
           }
-        }, complete));
+        };
+        if (order) return batches.pipe(order.results<ProducerRecord<K, V, P>>()).subscribe(forward(subscriber, result, complete));
+        // The results operator's work, without a subscriber of its own between the batches and the stream's.
+        const ok = (metadata: RecordMetadata<P>) => result({ ok: true, metadata });
+        const failedRecord = (error: Error, record: ProducerRecord<K, V, P>) => result({ ok: false, error, record });
+        return batches.subscribe(forward(subscriber, (item: BatchOrFailure<P>) => eachResult(item, ok, failedRecord), complete));
       }
       const failed = (error: Error) => {
         if (isFatal(error) && !(error instanceof ProducerClosedError)) subscriber.error(error);
@@ -133,7 +131,9 @@ export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOption
           else failed(r.error);
         }, complete));
       }
-      return batches.pipe(recordMetadata<P, ProducerRecord<K, V, P>>(failed)).subscribe(forward(subscriber, (m: RecordMetadata<P>) => subscriber.next(m), complete));
+      // recordMetadata's work, without a subscriber of its own between the batches and the stream's.
+      const ok = (metadata: RecordMetadata<P>) => subscriber.next(metadata);
+      return batches.subscribe(forward(subscriber, (item: BatchOrFailure<P>) => eachResult(item, ok, failed), complete));
     });
   });
 }
@@ -144,9 +144,10 @@ export function sendPipeline<K, V, P>(producer: Producer, options: ToKafkaOption
  * refused with ProducerClosedError once the producer is closing), reserved, partitioned, batched,
  * compressed and sent; each record of what comes out is counted as answered, so `flush()` and
  * `close()` know when every accepted record has its result. The per-record stages are chained
- * without RxJS between them (`first`, when given, ahead of them: toKafka's serialize).
+ * without RxJS between them (`first`, when given, ahead of them: toKafka's serialize). With
+ * `input`, the stages read the source themselves (see readStages).
  */
-export function sendStages<P, T = OutgoingRecord<P>>(producer: Producer, options: Omit<ToKafkaOptions<never, never>, 'key' | 'value' | 'now' | 'errorMode'>, keepSources = true, first?: StageFactory<T, OutgoingRecord<P>>): OperatorFunction<T, BatchOrFailure<P>> {
+export function sendStages<P, T = OutgoingRecord<P>>(producer: Producer, options: Omit<ToKafkaOptions<never, never>, 'key' | 'value' | 'now' | 'errorMode'>, keepSources = true, first?: StageFactory<T, OutgoingRecord<P>>, input?: InputHooks): OperatorFunction<T, BatchOrFailure<P>> {
   const p = internals(producer);
   return (source) => new Observable<BatchOrFailure<P>>((subscriber) => {
     let flight: Flight | undefined;
@@ -172,7 +173,7 @@ export function sendStages<P, T = OutgoingRecord<P>>(producer: Producer, options
     const link = new OpenBatchesLink();
     const perRecord = chain(accept, chain(reserveStage<P>(producer, options.scheduler), chain(partitionStage<P>(producer, options, link), batchStage<P>(producer, options, keepSources, link))));
     const stages = first ? chain(first, perRecord) : (perRecord as unknown as StageFactory<T, BatchOrFailure<P>>);
-    const subscription = source.pipe(stageOperator(stages), compress<P>(producer, options), send<P>(producer)).subscribe(forward(subscriber, (item: BatchOrFailure<P>) => {
+    const subscription = source.pipe(input ? readStages(stages, input) : stageOperator(stages), compress<P>(producer, options), send<P>(producer)).subscribe(forward(subscriber, (item: BatchOrFailure<P>) => {
       if (!isBatch(item)) answered(item);
       else for (let i = 0; i < item.flights.length; i++) item.flights[i].answered(item.flightCounts[i]);
       subscriber.next(item);
@@ -189,4 +190,71 @@ function answered(record: OutgoingRecord<unknown>): void {
   if (flight === null) return;
   record.flight = null;
   flight.answered();
+}
+
+/**
+ * What toKafka hears of its source: that it completed, that it failed (which is then taken as
+ * its completion, so the records already accepted are still answered), and how to stop reading it.
+ */
+export interface InputHooks {
+  completed(): void;
+  failed(e: unknown): void;
+  stoppable(stop: () => void): void;
+}
+
+/** The source as toKafka reads it (see InputHooks), for operators that go ahead of the stages. */
+function readInput<T>(source: Observable<T>, input: InputHooks): Observable<T> {
+  return new Observable<T>((inner) => {
+    const reader = new OperatorSubscriber(inner, (record: T) => inner.next(record), () => {
+      input.completed();
+      inner.complete();
+    }, (e) => {
+      input.failed(e);
+      inner.complete();
+    });
+    // Set before subscribing: a synchronous source may fail a record while it is being read.
+    input.stoppable(() => {
+      reader.unsubscribe();
+      inner.complete();
+    });
+    source.subscribe(reader);
+    return reader;
+  });
+}
+
+/**
+ * stageOperator(stages) reading the source as readInput does, in one subscriber: each record goes
+ * from the source straight into the first stage.
+ */
+function readStages<T, R>(make: StageFactory<T, R>, input: InputHooks): OperatorFunction<T, R> {
+  return (source) => new Observable<R>((subscriber) => {
+    const stage = make(subscriber);
+    let done = false;
+    const complete = () => {
+      if (done) return;
+      done = true;
+      try {
+        stage.complete();
+      } catch (e) {
+        subscriber.error(e);
+      }
+    };
+    const reader = new OperatorSubscriber(subscriber, stage.next, () => {
+      input.completed();
+      complete();
+    }, (e) => {
+      input.failed(e);
+      complete();
+    });
+    // Set before subscribing: a synchronous source may fail a record while it is being read.
+    input.stoppable(() => {
+      reader.unsubscribe();
+      complete();
+    });
+    source.subscribe(reader);
+    return () => {
+      reader.unsubscribe();
+      stage.teardown();
+    };
+  });
 }

@@ -56,6 +56,11 @@ export class Cluster {
   private readonly ready = new Map<number, BrokerConnection>();
   private readonly backoff = new Map<string, { failures: number; until: number }>();
   private readonly topics = new Map<string, TopicInfo>();
+  /**
+   * Changes whenever any topic's metadata does: a caller may keep what topic() returned while it
+   * reads the same number, instead of looking the topic up for every record.
+   */
+  topicsVersion = 0;
   /** Topics some record asked for: each metadata request covers all of them. */
   private readonly interest = new Set<string>();
   private readonly waiters = new Map<string, Waiter[]>();
@@ -141,6 +146,7 @@ export class Cluster {
         epochs[p.index] = leaderEpoch;
         info = new TopicInfo(t.name, leaders, epochs, info.fetchedAt, info.topicId);
         this.topics.set(t.name, info);
+        this.topicsVersion++;
       }
     }
   }
@@ -385,6 +391,7 @@ export class Cluster {
     this.adoptBootstrapConnection();
     for (const t of update.topics) {
       this.topics.set(t.name, t);
+      this.topicsVersion++;
       this.settle(t.name, (w) => {
         if (t.partitionCount > w.minPartition) return { topic: t };
         if (started >= w.since) return { error: new UnknownPartitionError(t.name, w.minPartition, t.partitionCount) };
@@ -396,6 +403,7 @@ export class Cluster {
     }
     for (const [name, error] of update.failed) {
       this.topics.delete(name);
+      this.topicsVersion++;
       this.settle(name, () => ({ error }));
     }
   }

@@ -18,10 +18,20 @@ export class ProducerBatch<P = unknown> {
    * outlives the batch stage but a few numbers.
    */
   recordCount = 0;
-  readonly timestamps: number[] = [];
-  /** -1 for a null key or value. */
+  /**
+   * Each record's timestamp less the first record's: small integers, which an array keeps more
+   * cheaply than timestamps themselves (doubles).
+   */
+  readonly timestampDeltas: number[] = [];
+  /** The first record's timestamp; -1 while empty. */
+  firstTimestamp = -1;
+  /**
+   * -1 for a null key or value. While every record's key and value sizes are the first record's
+   * (`sameSizes`), only the first's are kept: streams of alike records push nothing per record.
+   */
   readonly keySizes: number[] = [];
   readonly valueSizes: number[] = [];
+  sameSizes = true;
   /** Each record's passthrough; null while none of them has one. */
   passthroughs: Array<P | undefined> | null = null;
   /** Each record as given, for the results of a batch that fails; null when its stream reports no records. */
@@ -77,9 +87,22 @@ export class ProducerBatch<P = unknown> {
   /** Notes a record the builder has just encoded (the caller appends it to the builder). */
   add(record: OutgoingRecord<P>): void {
     const i = this.recordCount++;
-    this.timestamps.push(record.timestamp);
-    this.keySizes.push(record.key === null ? -1 : record.key.length);
-    this.valueSizes.push(record.value === null ? -1 : record.value.length);
+    if (i === 0) this.firstTimestamp = record.timestamp;
+    this.timestampDeltas.push(record.timestamp - this.firstTimestamp);
+    const keySize = record.key === null ? -1 : record.key.length;
+    const valueSize = record.value === null ? -1 : record.value.length;
+    if (i === 0 || !this.sameSizes) {
+      this.keySizes.push(keySize);
+      this.valueSizes.push(valueSize);
+    } else if (keySize !== this.keySizes[0] || valueSize !== this.valueSizes[0]) {
+      this.sameSizes = false;
+      for (let j = 1; j < i; j++) {
+        this.keySizes.push(this.keySizes[0]);
+        this.valueSizes.push(this.valueSizes[0]);
+      }
+      this.keySizes.push(keySize);
+      this.valueSizes.push(valueSize);
+    }
     if (record.passthrough !== undefined) {
       if (this.passthroughs === null) this.passthroughs = new Array<P | undefined>(i).fill(undefined);
       this.passthroughs.push(record.passthrough);
@@ -114,9 +137,16 @@ export class ProducerBatch<P = unknown> {
   slice(from: number, to: number, builder: RecordBatchBuilder, reservedBytes: number): ProducerBatch<P> {
     const part = new ProducerBatch<P>(this.topic, this.partition, builder, this.createdAt, this.sources !== null);
     part.recordCount = to - from;
-    part.timestamps.push(...this.timestamps.slice(from, to));
-    part.keySizes.push(...this.keySizes.slice(from, to));
-    part.valueSizes.push(...this.valueSizes.slice(from, to));
+    part.firstTimestamp = this.firstTimestamp;
+    part.timestampDeltas.push(...this.timestampDeltas.slice(from, to));
+    if (this.sameSizes) {
+      part.keySizes.push(this.keySizes[0]);
+      part.valueSizes.push(this.valueSizes[0]);
+    } else {
+      part.keySizes.push(...this.keySizes.slice(from, to));
+      part.valueSizes.push(...this.valueSizes.slice(from, to));
+      part.sameSizes = false;
+    }
     part.passthroughs = this.passthroughs?.slice(from, to) ?? null;
     if (this.sources !== null) part.sources = this.sources.slice(from, to);
     part.traceparents = this.traceparents;
@@ -141,9 +171,9 @@ export class ProducerBatch<P = unknown> {
       topic: this.topic,
       partition: this.partition,
       offset: this.baseOffset < 0 ? -1 : this.baseOffset + index,
-      timestamp: this.logAppendTime >= 0 ? this.logAppendTime : this.timestamps[index],
-      serializedKeySize: this.keySizes[index],
-      serializedValueSize: this.valueSizes[index],
+      timestamp: this.logAppendTime >= 0 ? this.logAppendTime : this.firstTimestamp + this.timestampDeltas[index],
+      serializedKeySize: this.keySizes[this.sameSizes ? 0 : index],
+      serializedValueSize: this.valueSizes[this.sameSizes ? 0 : index],
     } as RecordMetadata<T>;
     if (passthrough !== undefined) metadata.passthrough = passthrough;
     return metadata;

@@ -1,6 +1,5 @@
 import type { RecordHeader } from '../record/batch-builder.ts';
-import { recordBatchSizeUpperBound } from '../record/batch-builder.ts';
-import { RECORD_BATCH_OVERHEAD } from '../record/batch-format.ts';
+import { recordSizeUpperBound } from '../record/batch-builder.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { InvalidRecordError, SerializationError } from './errors.ts';
 import { OutgoingRecord, type Headers, type ProducerRecord } from './record.ts';
@@ -62,7 +61,7 @@ export function serializeRecord<K, V, P>(record: ProducerRecord<K, V, P>, keySer
     return OutgoingRecord.failed(record, topic, new SerializationError({ topic }, 'header', (e as Error).message, { cause: e }), record.passthrough);
   }
   if (inject) headers = inject(topic, headers);
-  const size = recordBatchSizeUpperBound(key, value, headers) - RECORD_BATCH_OVERHEAD;
+  const size = recordSizeUpperBound(key, value, headers);
   return new OutgoingRecord(topic, partition, key, value, headers, timestamp, passthrough, record, size);
 }
 

@@ -52,6 +52,9 @@ export class PartitionChooser {
   private readonly roundRobin: boolean;
   private readonly sticky = new Map<string, { partition: number; bytes: number }>();
   private readonly counters = new Map<string, number>();
+  /** The sticky state of the topic chosen for last: records mostly come in runs of one topic. */
+  private lastTopic: string | undefined;
+  private lastState: { partition: number; bytes: number } | undefined;
 
   readonly stickyBytes: number;
   private readonly random: () => number;
@@ -73,11 +76,13 @@ export class PartitionChooser {
   choose(topic: string, keyBytes: Uint8Array | null, size: number, partitionCount: number, available: readonly number[]): number {
     if (this.roundRobin) return this.nextRoundRobin(topic, partitionCount, available);
     if (keyBytes !== null && this.hash) return toPositive(this.hash(keyBytes)) % partitionCount;
-    let state = this.sticky.get(topic);
-    if (state === undefined || state.partition >= partitionCount) {
-      state = { partition: this.pick(topic, partitionCount, available), bytes: 0 };
-      this.sticky.set(topic, state);
-    } else if (this.batches) {
+    const known = topic === this.lastTopic ? this.lastState : this.sticky.get(topic);
+    const fresh = known === undefined || known.partition >= partitionCount;
+    const state = fresh ? { partition: this.pick(topic, partitionCount, available), bytes: 0 } : known;
+    if (fresh) this.sticky.set(topic, state);
+    this.lastTopic = topic;
+    this.lastState = state;
+    if (!fresh && this.batches) {
       const room = this.batches.room(topic, state.partition);
       if (room === undefined ? state.bytes >= this.stickyBytes : size > room) {
         if (room !== undefined) this.batches.seal(topic, state.partition);

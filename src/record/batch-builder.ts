@@ -103,13 +103,17 @@ export function recordBatchSizeUpperBound(
   value: Uint8Array | null,
   headers: readonly RecordHeader[] = [],
 ): number {
+  return RECORD_BATCH_OVERHEAD + recordSizeUpperBound(key, value, headers);
+}
+
+/** recordBatchSizeUpperBound without the batch's header: the most bytes the record takes in a batch. */
+export function recordSizeUpperBound(key: Uint8Array | null, value: Uint8Array | null, headers: readonly RecordHeader[]): number {
   return (
-    RECORD_BATCH_OVERHEAD +
     MAX_RECORD_VARINT_OVERHEAD +
     1 +
     sizeOfNullableBytes(key) +
     sizeOfNullableBytes(value) +
-    sizeOfHeaders(headers)
+    (headers.length === 0 ? 1 : sizeOfHeaders(headers))
   );
 }
 
@@ -229,13 +233,16 @@ export class RecordBatchBuilder {
     limit: number,
   ): boolean {
     if (this.count > 0) {
-      if (this.isFull(limit)) return false;
+      // isFull, with the estimate read once for all three checks (encode commits nothing).
+      if (this.codec !== OPEN) return false;
+      const estimated = this.estimatedSizeInBytes();
+      if (estimated >= limit) return false;
       // Surely too large (7: the fewest bytes of a record's varints and attributes): refused
       // without encoding it, which could grow the buffer past the limit for nothing.
-      if (this.estimatedSizeInBytes() + 7 + (key === null ? 0 : key.length) + (value === null ? 0 : value.length) > limit) return false;
+      if (estimated + 7 + (key === null ? 0 : key.length) + (value === null ? 0 : value.length) > limit) return false;
       // Encoding first and rolling back on overflow is cheaper than sizing every record twice.
       const end = this.encode(timestamp, key, value, headers);
-      if (this.estimatedSizeInBytes() + (end - this.pos) > limit) return false;
+      if (estimated + (end - this.pos) > limit) return false;
       this.commit(timestamp, end);
       return true;
     }

@@ -52,6 +52,13 @@ test('LogAppendTime from the broker replaces every record\'s own timestamp', () 
   expect(out.map((m) => m.timestamp)).toEqual([1_700_000_000_000, 1_700_000_000_000]);
 });
 
+test('records of one size, then another: each result has its own record\'s sizes', () => {
+  // A batch keeps one pair of sizes while its records are alike, and every record's from the first that differs.
+  const recs = [record('t', 0, 'aa'), record('t', 0, 'bb'), record('t', 0, 'cc'), record('t', 0, 'ddd', { key: 'k' }), record('t', 0, 'ee')];
+  const out = collect([settled('t', 0, recs, { baseOffset: 0 })], (s) => s.pipe(results())).map(ok);
+  expect(out.map((m) => [m.serializedKeySize, m.serializedValueSize])).toEqual([[-1, 2], [-1, 2], [-1, 2], [1, 3], [-1, 2]]);
+});
+
 test('serialized key and value sizes are byte counts, -1 for null', () => {
   const recs = [record('t', 0, 'ä', { key: 'kk' }), record('t', 0, null), record('t', 0, '', { key: '' })];
   const out = collect([settled('t', 0, recs, { baseOffset: 0 })], (s) => s.pipe(results())).map(ok);
