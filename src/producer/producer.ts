@@ -7,13 +7,13 @@ import { BUILDER_SLACK, RecordBatchBuilderPool } from '../record/batch-builder.t
 import { resolveConfig, type ProducerConfig, type ResolvedConfig } from './config.ts';
 import { outsideTransaction, ProducerClosedError, ProducerTimeoutError } from './errors.ts';
 import { coarseClock } from './clock.ts';
-import { Deferred } from './deferred.ts';
 import { Flights } from './flights.ts';
 import { registerInternals, type ProducerInternals } from './internals.ts';
 import { MemoryBudget } from './memory.ts';
 import { serializeRecord } from './outgoing.ts';
 import { isBatch, type BatchOrFailure } from './batch.ts';
 import type { OutgoingRecord, PassthroughOf, ProducerRecord, RecordMetadata } from './record.ts';
+import { SendCalls } from './send-calls.ts';
 import { Sender } from './sender.ts';
 import { raw, type RawValue, type Serializer } from './serializers.ts';
 import { TransactionManager } from './transactions.ts';
@@ -22,7 +22,7 @@ import { TransactionManager } from './transactions.ts';
  * The stages of `toKafka()` (kafkarx/operators) after serialization, for `send()`; passed in so
  * the producer layer does not depend on the operators above it.
  */
-export type PipelineFactory = (producer: Producer, records: Observable<OutgoingRecord<Deferred>>) => Observable<BatchOrFailure<Deferred>>;
+export type PipelineFactory = (producer: Producer, records: Observable<OutgoingRecord<number>>) => Observable<BatchOrFailure<number>>;
 
 /** The transaction scope of kafkarx/operators, passed in for the same reason as PipelineFactory. */
 export type TransactionFactory = <T>(producer: Producer, body: (tx: Transaction) => ObservableInput<T>) => Observable<T>;
@@ -130,10 +130,10 @@ class KafkaProducer implements Producer, ProducerInternals {
   /** Close timeouts still running; cleared when closing is done. */
   private readonly forceTimers = new Set<Cancel>();
   private closeDone = false;
-  private sendInput: Subject<OutgoingRecord<Deferred>> | undefined;
+  private sendInput: Subject<OutgoingRecord<number>> | undefined;
   private sendPipeline: Subscription | undefined;
-  /** The send() calls not yet answered, as a linked list: a pipeline failure answers them all. */
-  private unanswered: Deferred | null = null;
+  /** The send() calls not yet answered: a pipeline failure answers them all. */
+  private readonly calls = new SendCalls();
   private readonly pipelineFactory: PipelineFactory | undefined;
   private readonly transactionFactory: TransactionFactory | undefined;
   /** Topic names send() has checked already. */
@@ -213,16 +213,16 @@ class KafkaProducer implements Producer, ProducerInternals {
     if (this.transactions) {
       return Promise.reject(outsideTransaction(this.transactions.transactionalId));
     }
-    // The record is not copied: its promise rides as the passthrough, the caller's in the promise.
-    const deferred = new Deferred(record !== null && typeof record === 'object' ? record.passthrough : undefined);
-    const outgoing = serializeRecord<K, V, unknown>(record, serializers.key ?? (RAW as Serializer<K>), serializers.value ?? (RAW as Serializer<V>), this.now, this.legalTopics, this.config.instrumentation.headerInjector, deferred);
-    if (outgoing.error) return Promise.reject(outgoing.error);
+    // The record is not copied: the call's slot rides as the passthrough, the caller's in the slot.
+    // The pipeline first: building it could fail the waiting calls, and free the slot taken here.
     const input = this.ensureSendPipeline();
-    deferred.next = this.unanswered;
-    if (this.unanswered !== null) this.unanswered.prev = deferred;
-    this.unanswered = deferred;
-    input.next(outgoing as OutgoingRecord<Deferred>);
-    return deferred.promise as Promise<RecordMetadata<PassthroughOf<R>>>;
+    const slot = this.calls.nextSlot();
+    const outgoing = serializeRecord<K, V, unknown>(record, serializers.key ?? (RAW as Serializer<K>), serializers.value ?? (RAW as Serializer<V>), this.now, this.legalTopics, this.config.instrumentation.headerInjector, slot);
+    if (outgoing.error) return Promise.reject(outgoing.error);
+    const promise = new Promise<RecordMetadata<unknown>>(capture);
+    this.calls.add(captured.resolve!, captured.reject!, record.passthrough);
+    input.next(outgoing as OutgoingRecord<number>);
+    return promise as Promise<RecordMetadata<PassthroughOf<R>>>;
   }
 
   /**
@@ -345,43 +345,35 @@ class KafkaProducer implements Producer, ProducerInternals {
     return () => this.flushers.delete(flush);
   }
 
-  private ensureSendPipeline(): Subject<OutgoingRecord<Deferred>> {
+  private ensureSendPipeline(): Subject<OutgoingRecord<number>> {
     if (this.sendInput) return this.sendInput;
-    const input = new Subject<OutgoingRecord<Deferred>>();
+    const input = new Subject<OutgoingRecord<number>>();
     this.sendInput = input;
+    const calls = this.calls;
     this.sendPipeline = this.pipelineFactory!(this, input).subscribe({
       next: (item) => {
-        if (!isBatch(item)) {
-          this.answer(item.passthrough!).reject(item.error!);
-          return;
-        }
-        const deferreds = item.passthroughs!;
-        for (let i = 0; i < item.recordCount; i++) {
-          const d = this.answer(deferreds[i]!);
-          if (item.error) d.reject(item.recordError(i)!);
-          else d.resolve(item.metadata(i, d.passthrough));
-        }
+        if (isBatch(item)) calls.answerBatch(item);
+        else calls.reject(item.passthrough!, item.error!);
       },
       // Each record is answered on its own, fatal errors included; only a failure of the pipeline
       // itself ends it: it answers every waiting send(), and the next send() builds a new one.
       error: (e: Error) => {
         this.sendInput = undefined;
-        for (let d = this.unanswered; d !== null; d = d.next) d.reject(e);
-        this.unanswered = null;
+        calls.rejectAll(e);
       },
     });
     return input;
   }
+}
 
-  /** Takes a send() call off the list of unanswered ones, to answer it. */
-  private answer(d: Deferred): Deferred {
-    if (d.prev !== null) d.prev.next = d.next;
-    else this.unanswered = d.next;
-    if (d.next !== null) d.next.prev = d.prev;
-    d.prev = null;
-    d.next = null;
-    return d;
-  }
+/**
+ * The executor of send()'s promises: it hands their resolving functions out through `captured`,
+ * so that no closure is made per call.
+ */
+const captured: { resolve: ((meta: RecordMetadata<unknown>) => void) | undefined; reject: ((error: Error) => void) | undefined } = { resolve: undefined, reject: undefined };
+function capture(resolve: (meta: RecordMetadata<unknown>) => void, reject: (error: Error) => void): void {
+  captured.resolve = resolve;
+  captured.reject = reject;
 }
 
 const RAW = raw();
