@@ -1,4 +1,4 @@
-import { asyncScheduler, interval, map, Subject, takeUntil, type Observable, type ObservableInput, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, interval, map, Observable, takeUntil, type ObservableInput, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import type { MetricsSnapshot } from '../observe/metrics.ts';
 import type { Transaction } from '../../operators/transaction.ts';
 import type { Cancel } from '../clock.ts';
@@ -130,7 +130,8 @@ class KafkaProducer implements Producer, ProducerInternals {
   /** Close timeouts still running; cleared when closing is done. */
   private readonly forceTimers = new Set<Cancel>();
   private closeDone = false;
-  private sendInput: Subject<OutgoingRecord<number>> | undefined;
+  /** The send pipeline's subscriber to its input: send() hands records to it directly. */
+  private sendInput: Subscriber<OutgoingRecord<number>> | undefined;
   private sendPipeline: Subscription | undefined;
   /** The send() calls not yet answered: a pipeline failure answers them all. */
   private readonly calls = new SendCalls();
@@ -345,12 +346,15 @@ class KafkaProducer implements Producer, ProducerInternals {
     return () => this.flushers.delete(flush);
   }
 
-  private ensureSendPipeline(): Subject<OutgoingRecord<number>> {
+  private ensureSendPipeline(): Subscriber<OutgoingRecord<number>> {
     if (this.sendInput) return this.sendInput;
-    const input = new Subject<OutgoingRecord<number>>();
-    this.sendInput = input;
+    // Not a Subject: the pipeline has one subscriber to its input, which send() calls itself.
+    let input: Subscriber<OutgoingRecord<number>> | undefined;
+    const records = new Observable<OutgoingRecord<number>>((subscriber) => {
+      input = subscriber;
+    });
     const calls = this.calls;
-    this.sendPipeline = this.pipelineFactory!(this, input).subscribe({
+    this.sendPipeline = this.pipelineFactory!(this, records).subscribe({
       next: (item) => {
         if (isBatch(item)) calls.answerBatch(item);
         else calls.reject(item.passthrough!, item.error!);
@@ -362,7 +366,8 @@ class KafkaProducer implements Producer, ProducerInternals {
         calls.rejectAll(e);
       },
     });
-    return input;
+    if (!this.sendPipeline.closed) this.sendInput = input;
+    return input!;
   }
 }
 
