@@ -77,6 +77,7 @@ export class ProducerBatch<P = unknown> {
   /** Notes a record the builder has just encoded (the caller appends it to the builder). */
   add(record: OutgoingRecord<P>): void {
     const i = this.recordCount++;
+    record.batch = this;
     this.timestamps.push(record.timestamp);
     this.keySizes.push(record.key === null ? -1 : record.key.length);
     this.valueSizes.push(record.value === null ? -1 : record.value.length);
