@@ -208,7 +208,7 @@ class KafkaProducer implements Producer, ProducerInternals {
    * serializers, when given, turn the key and value into bytes; otherwise they must be strings,
    * bytes or null.
    */
-  send<K = RawValue, V = RawValue, R extends ProducerRecord<K, V, unknown> = ProducerRecord<K, V>>(record: R, serializers: { key?: Serializer<K>; value?: Serializer<V> } = {}): Promise<RecordMetadata<PassthroughOf<R>>> {
+  send<K = RawValue, V = RawValue, R extends ProducerRecord<K, V, unknown> = ProducerRecord<K, V>>(record: R, serializers: { key?: Serializer<K>; value?: Serializer<V> } = NO_SERIALIZERS): Promise<RecordMetadata<PassthroughOf<R>>> {
     if (this.closing) return Promise.reject(new ProducerClosedError());
     if (!this.pipelineFactory) return Promise.reject(new Error('this producer was created without a pipeline: use createProducer() from kafkarx'));
     if (this.transactions) {
@@ -217,13 +217,14 @@ class KafkaProducer implements Producer, ProducerInternals {
     // The record is not copied: the call's slot rides as the passthrough, the caller's in the slot.
     // The pipeline first: building it could fail the waiting calls, and free the slot taken here.
     const input = this.ensureSendPipeline();
-    const slot = this.calls.nextSlot();
-    const outgoing = serializeRecord<K, V, unknown>(record, serializers.key ?? (RAW as Serializer<K>), serializers.value ?? (RAW as Serializer<V>), this.now, this.legalTopics, this.config.instrumentation.headerInjector, slot);
-    if (outgoing.error) return Promise.reject(outgoing.error);
-    const promise = new Promise<RecordMetadata<unknown>>(capture);
-    this.calls.add(captured.resolve!, captured.reject!, record.passthrough);
-    input.next(outgoing as OutgoingRecord<number>);
-    return promise as Promise<RecordMetadata<PassthroughOf<R>>>;
+    const slot = this.calls.open(record !== null && typeof record === 'object' ? record.passthrough : undefined);
+    const outgoing = serializeRecord<K, V, unknown>(record, serializers.key ?? (RAW as Serializer<K>), serializers.value ?? (RAW as Serializer<V>), this.now, this.legalTopics, this.config.instrumentation.headerInjector, slot) as OutgoingRecord<number>;
+    if (outgoing.error) {
+      this.calls.withdraw(slot);
+      return Promise.reject(outgoing.error);
+    }
+    input.next(outgoing);
+    return this.calls.settle(slot, outgoing.batch) as Promise<RecordMetadata<PassthroughOf<R>>>;
   }
 
   /**
@@ -237,6 +238,9 @@ class KafkaProducer implements Producer, ProducerInternals {
       const landed = this.flights.landed();
       for (const f of this.flushers) f();
       await landed;
+      // A send()'s Promise settles a microtask turn after its record is answered (see SendCalls):
+      // one more turn, so that the callbacks of the calls answered last have run when flush() resolves.
+      await undefined;
     } finally {
       this.flushes--;
     }
@@ -371,14 +375,5 @@ class KafkaProducer implements Producer, ProducerInternals {
   }
 }
 
-/**
- * The executor of send()'s promises: it hands their resolving functions out through `captured`,
- * so that no closure is made per call.
- */
-const captured: { resolve: ((meta: RecordMetadata<unknown>) => void) | undefined; reject: ((error: Error) => void) | undefined } = { resolve: undefined, reject: undefined };
-function capture(resolve: (meta: RecordMetadata<unknown>) => void, reject: (error: Error) => void): void {
-  captured.resolve = resolve;
-  captured.reject = reject;
-}
-
 const RAW = raw();
+const NO_SERIALIZERS = Object.freeze({});

@@ -84,3 +84,28 @@ test('close() with sends waiting: every one is answered before it resolves', asy
   expect(settled.every((s) => s.startsWith('ok '))).toBe(true);
   await Promise.all(sent);
 });
+
+test('once flush() resolves, the callbacks of every send() made before it have run', async () => {
+  producer = createProducer({ brokers: fake.bootstrap, transport: fake.transport, lingerMs: 60_000 });
+  const seen: string[] = [];
+  for (let i = 0; i < 30; i++) {
+    void producer.send({ topic: 'events', partition: i % 3, value: `v${i}`, ...(i === 7 ? { headers: 42 as never } : {}) }).then((m) => seen.push(`${m.partition}@${m.offset}`), (e: Error) => seen.push(e.name));
+  }
+  await producer.flush();
+  expect(seen).toHaveLength(30);
+  expect(seen.filter((s) => s === 'InvalidRecordError')).toHaveLength(1);
+});
+
+test('calls whose records waited for metadata and calls after them, in one batch, settle in the order they were made', async () => {
+  producer = createProducer({ brokers: fake.bootstrap, transport: fake.transport, lingerMs: 60_000 });
+  const order: number[] = [];
+  const send = (i: number) => producer!.send({ topic: 'events', partition: 0, value: `v${i}` }).then((m) => order.push(m.offset === i ? i : -i));
+  // The first ones wait for the topic's metadata; the later ones join their open batch at once.
+  const sent = [0, 1, 2, 3, 4].map(send);
+  await new Promise((r) => setTimeout(r, 200));
+  sent.push(...[5, 6, 7, 8, 9].map(send));
+  await producer.flush();
+  await Promise.all(sent);
+  expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  expect(fake.requests('Produce')).toHaveLength(1);
+});
