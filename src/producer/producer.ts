@@ -215,15 +215,15 @@ class KafkaProducer implements Producer, ProducerInternals {
       return Promise.reject(outsideTransaction(this.transactions.transactionalId));
     }
     // The record is not copied: the call's slot rides as the passthrough, the caller's in the slot.
-    // The pipeline first: building it could fail the waiting calls, and free the slot taken here.
-    const input = this.ensureSendPipeline();
     const slot = this.calls.open(record !== null && typeof record === 'object' ? record.passthrough : undefined);
     const outgoing = serializeRecord<K, V, unknown>(record, serializers.key ?? (RAW as Serializer<K>), serializers.value ?? (RAW as Serializer<V>), this.now, this.legalTopics, this.config.instrumentation.headerInjector, slot) as OutgoingRecord<number>;
     if (outgoing.error) {
       this.calls.withdraw(slot);
       return Promise.reject(outgoing.error);
     }
-    input.next(outgoing);
+    // A record the pipeline answers while it is handed over (refused, or the pipeline failed) has
+    // its call settled at once; otherwise it is in a batch now, or waits for metadata or memory.
+    this.ensureSendPipeline().next(outgoing);
     return this.calls.settle(slot, outgoing.batch) as Promise<RecordMetadata<PassthroughOf<R>>>;
   }
 

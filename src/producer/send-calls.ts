@@ -67,7 +67,7 @@ const ANSWERED = Symbol('answered');
  * or memory) the resolving functions of a Promise of its own; and the caller's passthrough. Slots
  * are reused, so the table stays as large as the most calls ever waiting at once.
  *
- * Every call's Promise settles two microtask turns after its record's answer, whichever kind it
+ * Every call's Promise settles one microtask turn after its record is answered, whichever kind it
  * is, so calls answered together settle in the order of their records.
  */
 export class SendCalls {
@@ -101,8 +101,8 @@ export class SendCalls {
     }
     const index = batch === null ? -1 : batch.recordCount - 1;
     if (index < 0 || batch!.passthroughs![index] !== slot) {
-      // Its record waits (or was added while another call was made): a Promise of its own, one
-      // `then` away like the gates' so that it settles in step with them.
+      // Its record waits (or others went into the batch after it meanwhile): a Promise of its
+      // own, one `then` away like the gates' so that it settles in step with them.
       const own = new Promise<RecordMetadata<unknown>>(capture);
       table[slot] = captured.resolve;
       table[slot + 1] = captured.reject;
