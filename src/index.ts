@@ -1,5 +1,4 @@
 import './node-version.ts';
-import type { Deferred } from './producer/deferred.ts';
 import { openProducer, type Producer } from './producer/producer.ts';
 import type { ProducerConfig } from './producer/config.ts';
 import { sendStages } from '../operators/to-kafka.ts';
@@ -37,5 +36,5 @@ export type { ConnectionMessage, BatchMessage, RequestMessage } from './observe/
  * starts fencing older instances at once (see `Producer.ready()`).
  */
 export function createProducer(config: ProducerConfig): Producer {
-  return openProducer(config, (producer, records) => records.pipe(sendStages<Deferred>(producer, {}, false)), transaction);
+  return openProducer(config, (producer, records) => records.pipe(sendStages<number>(producer, {}, false)), transaction);
 }

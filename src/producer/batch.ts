@@ -87,6 +87,7 @@ export class ProducerBatch<P = unknown> {
   /** Notes a record the builder has just encoded (the caller appends it to the builder). */
   add(record: OutgoingRecord<P>): void {
     const i = this.recordCount++;
+    record.batch = this;
     if (i === 0) this.firstTimestamp = record.timestamp;
     this.timestampDeltas.push(record.timestamp - this.firstTimestamp);
     const keySize = record.key === null ? -1 : record.key.length;

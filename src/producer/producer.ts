@@ -1,4 +1,4 @@
-import { asyncScheduler, interval, map, Subject, takeUntil, type Observable, type ObservableInput, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, interval, map, Observable, takeUntil, type ObservableInput, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import type { MetricsSnapshot } from '../observe/metrics.ts';
 import type { Transaction } from '../../operators/transaction.ts';
 import type { Cancel } from '../clock.ts';
@@ -7,13 +7,13 @@ import { BUILDER_SLACK, RecordBatchBuilderPool } from '../record/batch-builder.t
 import { resolveConfig, type ProducerConfig, type ResolvedConfig } from './config.ts';
 import { outsideTransaction, ProducerClosedError, ProducerTimeoutError } from './errors.ts';
 import { coarseClock } from './clock.ts';
-import { Deferred } from './deferred.ts';
 import { Flights } from './flights.ts';
 import { registerInternals, type ProducerInternals } from './internals.ts';
 import { MemoryBudget } from './memory.ts';
 import { serializeRecord } from './outgoing.ts';
 import { isBatch, type BatchOrFailure } from './batch.ts';
 import type { OutgoingRecord, PassthroughOf, ProducerRecord, RecordMetadata } from './record.ts';
+import { SendCalls } from './send-calls.ts';
 import { Sender } from './sender.ts';
 import { raw, type RawValue, type Serializer } from './serializers.ts';
 import { TransactionManager } from './transactions.ts';
@@ -22,7 +22,7 @@ import { TransactionManager } from './transactions.ts';
  * The stages of `toKafka()` (kafkarx/operators) after serialization, for `send()`; passed in so
  * the producer layer does not depend on the operators above it.
  */
-export type PipelineFactory = (producer: Producer, records: Observable<OutgoingRecord<Deferred>>) => Observable<BatchOrFailure<Deferred>>;
+export type PipelineFactory = (producer: Producer, records: Observable<OutgoingRecord<number>>) => Observable<BatchOrFailure<number>>;
 
 /** The transaction scope of kafkarx/operators, passed in for the same reason as PipelineFactory. */
 export type TransactionFactory = <T>(producer: Producer, body: (tx: Transaction) => ObservableInput<T>) => Observable<T>;
@@ -130,10 +130,11 @@ class KafkaProducer implements Producer, ProducerInternals {
   /** Close timeouts still running; cleared when closing is done. */
   private readonly forceTimers = new Set<Cancel>();
   private closeDone = false;
-  private sendInput: Subject<OutgoingRecord<Deferred>> | undefined;
+  /** The send pipeline's subscriber to its input: send() hands records to it directly. */
+  private sendInput: Subscriber<OutgoingRecord<number>> | undefined;
   private sendPipeline: Subscription | undefined;
-  /** The send() calls not yet answered, as a linked list: a pipeline failure answers them all. */
-  private unanswered: Deferred | null = null;
+  /** The send() calls not yet answered: a pipeline failure answers them all. */
+  private readonly calls = new SendCalls();
   private readonly pipelineFactory: PipelineFactory | undefined;
   private readonly transactionFactory: TransactionFactory | undefined;
   /** Topic names send() has checked already. */
@@ -207,22 +208,23 @@ class KafkaProducer implements Producer, ProducerInternals {
    * serializers, when given, turn the key and value into bytes; otherwise they must be strings,
    * bytes or null.
    */
-  send<K = RawValue, V = RawValue, R extends ProducerRecord<K, V, unknown> = ProducerRecord<K, V>>(record: R, serializers: { key?: Serializer<K>; value?: Serializer<V> } = {}): Promise<RecordMetadata<PassthroughOf<R>>> {
+  send<K = RawValue, V = RawValue, R extends ProducerRecord<K, V, unknown> = ProducerRecord<K, V>>(record: R, serializers: { key?: Serializer<K>; value?: Serializer<V> } = NO_SERIALIZERS): Promise<RecordMetadata<PassthroughOf<R>>> {
     if (this.closing) return Promise.reject(new ProducerClosedError());
     if (!this.pipelineFactory) return Promise.reject(new Error('this producer was created without a pipeline: use createProducer() from kafkarx'));
     if (this.transactions) {
       return Promise.reject(outsideTransaction(this.transactions.transactionalId));
     }
-    // The record is not copied: its promise rides as the passthrough, the caller's in the promise.
-    const deferred = new Deferred(record !== null && typeof record === 'object' ? record.passthrough : undefined);
-    const outgoing = serializeRecord<K, V, unknown>(record, serializers.key ?? (RAW as Serializer<K>), serializers.value ?? (RAW as Serializer<V>), this.now, this.legalTopics, this.config.instrumentation.headerInjector, deferred);
-    if (outgoing.error) return Promise.reject(outgoing.error);
-    const input = this.ensureSendPipeline();
-    deferred.next = this.unanswered;
-    if (this.unanswered !== null) this.unanswered.prev = deferred;
-    this.unanswered = deferred;
-    input.next(outgoing as OutgoingRecord<Deferred>);
-    return deferred.promise as Promise<RecordMetadata<PassthroughOf<R>>>;
+    // The record is not copied: the call's slot rides as the passthrough, the caller's in the slot.
+    const slot = this.calls.open(record !== null && typeof record === 'object' ? record.passthrough : undefined);
+    const outgoing = serializeRecord<K, V, unknown>(record, serializers.key ?? (RAW as Serializer<K>), serializers.value ?? (RAW as Serializer<V>), this.now, this.legalTopics, this.config.instrumentation.headerInjector, slot) as OutgoingRecord<number>;
+    if (outgoing.error) {
+      this.calls.withdraw(slot);
+      return Promise.reject(outgoing.error);
+    }
+    // A record the pipeline answers while it is handed over (refused, or the pipeline failed) has
+    // its call settled at once; otherwise it is in a batch now, or waits for metadata or memory.
+    this.ensureSendPipeline().next(outgoing);
+    return this.calls.settle(slot, outgoing.batch) as Promise<RecordMetadata<PassthroughOf<R>>>;
   }
 
   /**
@@ -236,6 +238,9 @@ class KafkaProducer implements Producer, ProducerInternals {
       const landed = this.flights.landed();
       for (const f of this.flushers) f();
       await landed;
+      // A send()'s Promise settles a microtask turn after its record is answered (see SendCalls):
+      // one more turn, so that the callbacks of the calls answered last have run when flush() resolves.
+      await undefined;
     } finally {
       this.flushes--;
     }
@@ -345,43 +350,30 @@ class KafkaProducer implements Producer, ProducerInternals {
     return () => this.flushers.delete(flush);
   }
 
-  private ensureSendPipeline(): Subject<OutgoingRecord<Deferred>> {
+  private ensureSendPipeline(): Subscriber<OutgoingRecord<number>> {
     if (this.sendInput) return this.sendInput;
-    const input = new Subject<OutgoingRecord<Deferred>>();
-    this.sendInput = input;
-    this.sendPipeline = this.pipelineFactory!(this, input).subscribe({
+    // Not a Subject: the pipeline has one subscriber to its input, which send() calls itself.
+    let input: Subscriber<OutgoingRecord<number>> | undefined;
+    const records = new Observable<OutgoingRecord<number>>((subscriber) => {
+      input = subscriber;
+    });
+    const calls = this.calls;
+    this.sendPipeline = this.pipelineFactory!(this, records).subscribe({
       next: (item) => {
-        if (!isBatch(item)) {
-          this.answer(item.passthrough!).reject(item.error!);
-          return;
-        }
-        const deferreds = item.passthroughs!;
-        for (let i = 0; i < item.recordCount; i++) {
-          const d = this.answer(deferreds[i]!);
-          if (item.error) d.reject(item.recordError(i)!);
-          else d.resolve(item.metadata(i, d.passthrough));
-        }
+        if (isBatch(item)) calls.answerBatch(item);
+        else calls.reject(item.passthrough!, item.error!);
       },
       // Each record is answered on its own, fatal errors included; only a failure of the pipeline
       // itself ends it: it answers every waiting send(), and the next send() builds a new one.
       error: (e: Error) => {
         this.sendInput = undefined;
-        for (let d = this.unanswered; d !== null; d = d.next) d.reject(e);
-        this.unanswered = null;
+        calls.rejectAll(e);
       },
     });
-    return input;
-  }
-
-  /** Takes a send() call off the list of unanswered ones, to answer it. */
-  private answer(d: Deferred): Deferred {
-    if (d.prev !== null) d.prev.next = d.next;
-    else this.unanswered = d.next;
-    if (d.next !== null) d.next.prev = d.prev;
-    d.prev = null;
-    d.next = null;
-    return d;
+    if (!this.sendPipeline.closed) this.sendInput = input;
+    return input!;
   }
 }
 
 const RAW = raw();
+const NO_SERIALIZERS = Object.freeze({});

@@ -1,4 +1,5 @@
 import type { RecordHeader } from '../record/batch-builder.ts';
+import type { ProducerBatch } from './batch.ts';
 import type { Flight } from './flights.ts';
 import type { RawValue } from './serializers.ts';
 
@@ -81,6 +82,8 @@ export class OutgoingRecord<P = unknown> {
   error: Error | null = null;
   /** Its stream's records in flight, which flush() and close() wait for; null once answered. */
   flight: Flight | null = null;
+  /** The batch it was added to; null until then. send() reads it to tell which calls share a batch. */
+  batch: ProducerBatch<P> | null = null;
 
   constructor(topic: string, partition: number, key: Uint8Array | null, value: Uint8Array | null, headers: readonly RecordHeader[], timestamp: number, passthrough: P | undefined, source: unknown, size: number) {
     this.topic = topic;
