@@ -286,8 +286,12 @@ export class RecordBatchBuilder {
     const lengthSize = this.lengthSize;
     let p = start + lengthSize;
     buf[p++] = 0; // record attributes: none are defined
-    p = writeVarlong(buf, p, timestampDelta);
-    p = writeVarint(buf, p, offsetDelta);
+    // Deltas under 64 (zig-zagged, under 128) take one byte: most records of most batches. (A
+    // fractional or negative delta is not its own `>>> 0` and goes the way that checks it.)
+    if (timestampDelta >>> 0 === timestampDelta && timestampDelta < 64) buf[p++] = timestampDelta << 1;
+    else p = writeVarlong(buf, p, timestampDelta);
+    if (offsetDelta < 64) buf[p++] = offsetDelta << 1;
+    else p = writeVarint(buf, p, offsetDelta);
     p = writeNullableBytes(buf, p, key);
     p = writeNullableBytes(buf, p, value);
     const headerCount = headers.length;

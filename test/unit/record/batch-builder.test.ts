@@ -176,6 +176,22 @@ describe('RecordBatchBuilder', () => {
     expect(read(b.bytes()).records.map((r) => r.timestamp)).toEqual([0, TS]);
   });
 
+  test('timestamp and offset deltas on both sides of the one-byte varint bound (64)', () => {
+    const b = new RecordBatchBuilder();
+    const deltas = Array.from({ length: 130 }, (_, i) => (i % 2 ? 63 + (i % 4) : i));
+    for (const d of deltas) b.append(TS + d, null, null);
+    b.close();
+    const got = read(b.bytes()).records;
+    expect(got.map((r) => r.timestamp - TS)).toEqual(deltas);
+    expect(got.map((r) => r.offsetDelta)).toEqual(deltas.map((_, i) => i));
+  });
+
+  test('a fractional timestamp delta is refused, not truncated into a one-byte varint', () => {
+    const b = new RecordBatchBuilder();
+    b.append(TS, null, null);
+    expect(() => b.append(TS + 1.5, null, null)).toThrow(RangeError);
+  });
+
   test('size is exact for uncompressed batches, and the upper bound is never below it', () => {
     const b = new RecordBatchBuilder(64);
     let bound = 0;
