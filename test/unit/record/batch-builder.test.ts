@@ -123,7 +123,8 @@ describe('RecordBatchBuilder', () => {
         want.headers.map((h) => [h.key, h.value === null ? null : Buffer.from(h.value)]),
       );
     });
-  });
+    // Some 6,000 expect() calls: 1-4 s, more on a loaded machine than jest's 5 s default allows.
+  }, 30_000);
 
   test('record lengths are right where header-key bounds straddle a varint width', () => {
     // Bodies around 63/64 and 8191/8192 bytes, with multi-byte header keys whose UTF-8 size is unknown up front.
