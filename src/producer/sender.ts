@@ -74,7 +74,8 @@ export class Sender {
   /** Enqueue order, so retried batches return to their place among their partition's batches. */
   private enqueued = 0;
   /** The drain scheduled soon, if any; close() cancels it, so no immediate outlives the producer. */
-  private drainScheduled: (() => void) | undefined;
+  private drainScheduled = false;
+  private cancelDrain: Cancel | undefined;
   /**
    * The timer of the next drain a deadline needs (a delivery timeout, a retry backoff), and when
    * it is due. It is moved only to an earlier time: one left due later than needed drains for
@@ -218,8 +219,9 @@ export class Sender {
   close(error: Error): void {
     if (this.closedWith) return;
     this.closedWith = error;
-    this.drainScheduled?.();
-    this.drainScheduled = undefined;
+    this.cancelDrain?.();
+    this.cancelDrain = undefined;
+    this.drainScheduled = false;
     this.cancelWakeup();
     this.initRetry?.unsubscribe();
     this.initializing = false;
@@ -287,17 +289,20 @@ export class Sender {
 
   private scheduleDrain(): void {
     if (this.drainScheduled || this.closedWith) return;
-    let cancel: (() => void) | undefined;
     // Set before scheduling: a scheduler that runs the drain at once (synchronously) clears it.
-    this.drainScheduled = () => cancel?.();
-    const run = () => {
-      this.drainScheduled = undefined;
-      this.drain();
-    };
+    this.drainScheduled = true;
     // After this turn's I/O (setImmediate in real time), not a microtask: batches closed by every
     // I/O event of this turn join the same requests.
-    cancel = this.clock.soon(run);
+    const cancel = this.clock.soon(this.runDrain);
+    // Unless it ran already (and maybe scheduled the next one, whose cancel is kept).
+    if (this.drainScheduled && this.cancelDrain === undefined) this.cancelDrain = cancel;
   }
+
+  private readonly runDrain = () => {
+    this.drainScheduled = false;
+    this.cancelDrain = undefined;
+    this.drain();
+  };
 
   private readonly onWakeup = () => {
     this.wakeup = undefined;
@@ -811,11 +816,30 @@ function refusal(b: ProducerBatch, o: PartitionProduceResponse): KafkaError {
 }
 
 function responseLookup(res: ProduceResponse): (b: ProducerBatch) => PartitionProduceResponse | Error {
+  const missing = (b: ProducerBatch) => new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `the produce response has no answer for ${b.topic}-${b.partition}`, { topic: b.topic, partition: b.partition });
+  let answers = 0;
+  for (const t of res.responses) answers += t.partitionResponses.length;
+  // A request of a few partitions (the common case) is searched as it is; maps pay off for more.
+  if (answers <= SCAN_ANSWERS) {
+    return (b) => {
+      for (const t of res.responses) {
+        if (t.name !== b.topic) continue;
+        for (const p of t.partitionResponses) if (p.index === b.partition) return p;
+      }
+      return missing(b);
+    };
+  }
   const byTopic = new Map<string, Map<number, PartitionProduceResponse>>();
-  for (const t of res.responses) byTopic.set(t.name, new Map(t.partitionResponses.map((p) => [p.index, p])));
-  return (b) => byTopic.get(b.topic)?.get(b.partition)
-    ?? new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `the produce response has no answer for ${b.topic}-${b.partition}`, { topic: b.topic, partition: b.partition });
+  for (const t of res.responses) {
+    let byPartition = byTopic.get(t.name);
+    if (byPartition === undefined) byTopic.set(t.name, (byPartition = new Map()));
+    for (const p of t.partitionResponses) byPartition.set(p.index, p);
+  }
+  return (b) => byTopic.get(b.topic)?.get(b.partition) ?? missing(b);
 }
+
+/** Up to this many partition answers, a batch's answer is found by a scan rather than through maps. */
+const SCAN_ANSWERS = 16;
 
 /** One partition's waiting batches. */
 class PartitionQueue extends Fifo<ProducerBatch> {
