@@ -117,6 +117,8 @@ export class Connection {
    * ascend along `inFlight`. A timer per request cost a setTimeout and a clearTimeout each.
    */
   private deadlineTimer: Cancel | undefined;
+  /** The socket is corked until the end of this tick (see send). */
+  private corked = false;
   private readonly queue: Queued[] = [];
   private nextCorrelationId = 0;
   private chunks: Buffer[] = [];
@@ -352,17 +354,25 @@ export class Connection {
     this.fail(new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `${oldest.name} to ${this.address} got no answer within ${this.opts.requestTimeoutMs} ms`));
   });
 
-  /** Writes a frame's pieces in one go (a corked socket writes them with one writev). */
+  /**
+   * Writes a frame's pieces into the socket, corked until the end of this tick: every frame
+   * written meanwhile (the requests of one drain) leaves in one writev, one system call instead
+   * of one each, which is most of what a request costs the client on loopback TCP.
+   */
   private send(pieces: Uint8Array[], done?: (e?: Error | null) => void): void {
-    if (pieces.length === 1) {
-      this.socket.write(pieces[0], done);
-      return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
     }
-    this.socket.cork();
     for (let i = 0; i < pieces.length - 1; i++) this.socket.write(pieces[i]);
     this.socket.write(pieces[pieces.length - 1], done);
-    this.socket.uncork();
   }
+
+  private readonly uncork = () => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   /** Writes waiting requests while the in-flight limit and the broker's throttle allow. */
   private writeQueued(): void {
