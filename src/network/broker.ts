@@ -45,6 +45,7 @@ export class BrokerConnection {
   private dropped: KafkaError | undefined;
   private closing = false;
   private reauthTimer: Cancel | undefined;
+  private readonly kinds = new Map<Api<never, unknown>, Array<RequestKind<unknown> | undefined>>();
 
   private constructor(nodeId: number, connection: Connection, { versions, features }: Handshake, options: BrokerOptions) {
     this.nodeId = nodeId;
@@ -83,8 +84,24 @@ export class BrokerConnection {
   }
 
   call<Req, Res>(api: Api<Req, Res>, request: Req, version = this.version(api as Api<never, unknown>)): Promise<Res> {
-    const answer = this.connection.request(toRequest(api, version, request, (r) => api.decode(r, version)));
+    const kind = this.kindOf(api, version);
+    const answer = this.connection.request<Res>({
+      apiKey: api.key, apiVersion: version, flexible: kind.flexible, name: kind.name,
+      encode: (w) => api.encode(w, version, request), decode: kind.decode, throttleMs: kind.throttleMs,
+    });
     return this.answered ? answer : this.firstAnswer(answer);
+  }
+
+  /** What every call of `api` at `version` shares, built at its first call rather than at each. */
+  private kindOf<Res>(api: Api<never, Res>, version: number): RequestKind<Res> {
+    let byVersion = this.kinds.get(api);
+    if (byVersion === undefined) this.kinds.set(api, (byVersion = []));
+    const known = byVersion[version];
+    if (known !== undefined) return known as RequestKind<Res>;
+    const { flexible, name, decode, throttleMs } = toRequest(api, version, undefined, (r) => api.decode(r, version));
+    const kind: RequestKind<Res> = { flexible, name, decode: decode!, throttleMs: throttleMs! };
+    byVersion[version] = kind as RequestKind<unknown>;
+    return kind;
   }
 
   /** A request the broker will not answer (Produce with acks=0): resolves once written. */
@@ -162,6 +179,14 @@ export class BrokerConnection {
       void connection.close();
     }
   }
+}
+
+/** The parts of a Request that depend only on its API and version. */
+interface RequestKind<Res> {
+  flexible: boolean;
+  name: string;
+  decode: (r: Reader) => Res;
+  throttleMs: (response: Res) => number;
 }
 
 export interface FinalizedFeatures {

@@ -80,7 +80,8 @@ interface Pending {
   throttleMs: ((response: unknown) => number) | undefined;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
-  cancelTimer: Cancel;
+  /** When it times out, by the clock's now(): written time + requestTimeoutMs. */
+  deadline: number;
 }
 
 interface Queued {
@@ -110,6 +111,14 @@ export class Connection {
   // Record batches (the only large byte arrays a producer sends) go to the socket as they are.
   private readonly writer = new Writer(64 * 1024, BY_REFERENCE);
   private readonly inFlight: Pending[] = [];
+  /**
+   * One timer for every request in flight, due at the oldest one's deadline (as Java's selector
+   * checks only the oldest): requests are answered in order and share one timeout, so deadlines
+   * ascend along `inFlight`. A timer per request cost a setTimeout and a clearTimeout each.
+   */
+  private deadlineTimer: Cancel | undefined;
+  /** The socket is corked until the end of this tick (see send). */
+  private corked = false;
   private readonly queue: Queued[] = [];
   private nextCorrelationId = 0;
   private chunks: Buffer[] = [];
@@ -318,24 +327,52 @@ export class Connection {
       throttleMs: request.throttleMs,
       resolve,
       reject,
-      cancelTimer: this.clock.schedule(() => this.guard(() => this.fail(new KafkaError(ErrorCode.REQUEST_TIMED_OUT,
-        `${request.name} to ${this.address} got no answer within ${this.opts.requestTimeoutMs} ms`))), this.opts.requestTimeoutMs),
+      deadline: this.clock.now() + this.opts.requestTimeoutMs,
     };
     this.inFlight.push(pending);
+    if (this.deadlineTimer === undefined) this.armDeadlineTimer(pending.deadline);
     this.send(frame);
   }
 
-  /** Writes a frame's pieces in one go (a corked socket writes them with one writev). */
-  private send(pieces: Uint8Array[], done?: (e?: Error | null) => void): void {
-    if (pieces.length === 1) {
-      this.socket.write(pieces[0], done);
+  private armDeadlineTimer(at: number): void {
+    this.deadlineTimer = this.clock.schedule(this.onDeadline, at - this.clock.now());
+  }
+
+  /**
+   * The timer came due: the oldest request's deadline passed, or it was answered meanwhile and
+   * the timer moves on to the next one's deadline.
+   */
+  private readonly onDeadline = () => this.guard(() => {
+    this.deadlineTimer = undefined;
+    const oldest = this.inFlight[0];
+    if (oldest === undefined || this.closedWith) return;
+    // A timer may fire a little before the clock reads its deadline: wait out the rest.
+    if (oldest.deadline > this.clock.now()) {
+      this.armDeadlineTimer(oldest.deadline);
       return;
     }
-    this.socket.cork();
+    this.fail(new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `${oldest.name} to ${this.address} got no answer within ${this.opts.requestTimeoutMs} ms`));
+  });
+
+  /**
+   * Writes a frame's pieces into the socket, corked until the end of this tick: every frame
+   * written meanwhile (the requests of one drain) leaves in one writev, one system call instead
+   * of one each, which is most of what a request costs the client on loopback TCP.
+   */
+  private send(pieces: Uint8Array[], done?: (e?: Error | null) => void): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
     for (let i = 0; i < pieces.length - 1; i++) this.socket.write(pieces[i]);
     this.socket.write(pieces[pieces.length - 1], done);
-    this.socket.uncork();
   }
+
+  private readonly uncork = () => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   /** Writes waiting requests while the in-flight limit and the broker's throttle allow. */
   private writeQueued(): void {
@@ -418,7 +455,9 @@ export class Connection {
       return;
     }
     this.inFlight.shift();
-    pending.cancelTimer();
+    // The timer stays armed while requests are in flight (it moves on when due); an idle
+    // connection keeps none.
+    if (this.inFlight.length === 0) this.cancelDeadlineTimer();
     this.opts.observer?.read(frame.length + 4);
     let response: unknown;
     try {
@@ -439,6 +478,11 @@ export class Connection {
     const throttleMs = pending.throttleMs?.(response) ?? 0;
     if (throttleMs > 0) this.throttle(throttleMs, pending.name);
     this.writeQueued();
+  }
+
+  private cancelDeadlineTimer(): void {
+    this.deadlineTimer?.();
+    this.deadlineTimer = undefined;
   }
 
   /** `while waiting for the answer to Produce v11`, for errors about the stream. */
@@ -467,10 +511,8 @@ export class Connection {
     this.throttleTimer = undefined;
     this.chunks = [];
     this.buffered = 0;
-    for (const p of this.inFlight.splice(0)) {
-      p.cancelTimer();
-      p.reject(error);
-    }
+    this.cancelDeadlineTimer();
+    for (const p of this.inFlight.splice(0)) p.reject(error);
     for (const q of this.queue.splice(0)) {
       q.cancelTimer?.();
       q.reject(error);

@@ -1,7 +1,7 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { Cluster } from '../cluster/cluster.ts';
 import { backoffMs } from '../cluster/cluster.ts';
-import { clockOf, type Clock } from '../clock.ts';
+import { clockOf, type Cancel, type Clock } from '../clock.ts';
 import { codecFor } from '../codec/registry.ts';
 import { Apis } from '../network/apis.ts';
 import type { BrokerConnection } from '../network/broker.ts';
@@ -74,8 +74,15 @@ export class Sender {
   /** Enqueue order, so retried batches return to their place among their partition's batches. */
   private enqueued = 0;
   /** The drain scheduled soon, if any; close() cancels it, so no immediate outlives the producer. */
-  private drainScheduled: (() => void) | undefined;
-  private wakeup: Pick<Subscription, 'unsubscribe'> | undefined;
+  private drainScheduled = false;
+  private cancelDrain: Cancel | undefined;
+  /**
+   * The timer of the next drain a deadline needs (a delivery timeout, a retry backoff), and when
+   * it is due. It is moved only to an earlier time: one left due later than needed drains for
+   * nothing and arms the next, which costs less than a clearTimeout and a setTimeout every drain.
+   */
+  private wakeup: Cancel | undefined;
+  private wakeupAt = Infinity;
   private readonly idleListeners: Array<() => void> = [];
   private readonly drainListeners = new Set<() => void>();
   /** Brokers whose connection is being opened: draining to them waits for it. */
@@ -87,6 +94,8 @@ export class Sender {
    * `partitionerAvailabilityTimeoutMs`.
    */
   private readonly stalledSince = new Map<number, number>();
+  /** The idempotent producer's sequences by topic and partition (Idempotence keeps them for good). */
+  private readonly sequencesByTopic = new Map<string, PartitionSequences[]>();
   /** Per broker, where the next request starts walking its ready partitions. */
   private readonly drainStart = new Map<number, number>();
 
@@ -127,7 +136,7 @@ export class Sender {
    * client's accumulator does, instead of queueing a small batch every `lingerMs`.
    */
   canAccept(topic: string, partition: number): boolean {
-    const queue = this.queues.get(`${topic}\0${partition}`);
+    const queue = this.topicQueues.get(topic)?.get(partition);
     return queue === undefined || queue.length === 0;
   }
 
@@ -145,7 +154,7 @@ export class Sender {
         const since = this.stalledSince.get(this.cluster.leader(topic, partition));
         if (since !== undefined && now - since > availabilityTimeoutMs) continue;
         partitions.push(partition);
-        queueSizes.push(this.queues.get(`${topic}\0${partition}`)?.length ?? 0);
+        queueSizes.push(this.topicQueues.get(topic)?.get(partition)?.length ?? 0);
       }
       if (partitions.length > 0 || candidates.length === 0) return { partitions, queueSizes };
     }
@@ -210,10 +219,10 @@ export class Sender {
   close(error: Error): void {
     if (this.closedWith) return;
     this.closedWith = error;
-    this.drainScheduled?.();
-    this.drainScheduled = undefined;
-    this.wakeup?.unsubscribe();
-    this.wakeup = undefined;
+    this.cancelDrain?.();
+    this.cancelDrain = undefined;
+    this.drainScheduled = false;
+    this.cancelWakeup();
     this.initRetry?.unsubscribe();
     this.initializing = false;
     for (const l of this.identityListeners.splice(0)) l(error);
@@ -280,16 +289,31 @@ export class Sender {
 
   private scheduleDrain(): void {
     if (this.drainScheduled || this.closedWith) return;
-    let cancel: (() => void) | undefined;
     // Set before scheduling: a scheduler that runs the drain at once (synchronously) clears it.
-    this.drainScheduled = () => cancel?.();
-    const run = () => {
-      this.drainScheduled = undefined;
-      this.drain();
-    };
+    this.drainScheduled = true;
     // After this turn's I/O (setImmediate in real time), not a microtask: batches closed by every
     // I/O event of this turn join the same requests.
-    cancel = this.clock.soon(run);
+    const cancel = this.clock.soon(this.runDrain);
+    // Unless it ran already (and maybe scheduled the next one, whose cancel is kept).
+    if (this.drainScheduled && this.cancelDrain === undefined) this.cancelDrain = cancel;
+  }
+
+  private readonly runDrain = () => {
+    this.drainScheduled = false;
+    this.cancelDrain = undefined;
+    this.drain();
+  };
+
+  private readonly onWakeup = () => {
+    this.wakeup = undefined;
+    this.wakeupAt = Infinity;
+    this.drain();
+  };
+
+  private cancelWakeup(): void {
+    this.wakeup?.();
+    this.wakeup = undefined;
+    this.wakeupAt = Infinity;
   }
 
   private drain(): void {
@@ -358,8 +382,12 @@ export class Sender {
         if (head) nextWakeup = Math.min(nextWakeup, head.createdAt + this.config.deliveryTimeoutMs);
       }
     }
-    this.wakeup?.unsubscribe();
-    this.wakeup = nextWakeup === Infinity ? undefined : this.timer(() => this.drain(), Math.max(1, nextWakeup - now));
+    if (nextWakeup < this.wakeupAt) {
+      this.wakeup?.();
+      const delay = Math.max(1, nextWakeup - now);
+      this.wakeupAt = now + delay;
+      this.wakeup = this.clock.schedule(this.onWakeup, delay);
+    }
     for (const l of this.drainListeners) l();
     this.notifyIfIdle();
   }
@@ -457,7 +485,7 @@ export class Sender {
    */
   private prepare(b: ProducerBatch): boolean | Error {
     const idem = this.idempotence!;
-    const p = idem.partition(`${b.topic}\0${b.partition}`);
+    const p = this.partitionSequences(b);
     // Renumbering is safe only when the broker has definitely not written any unsettled batch
     // (refused for its sequence, or never sent: the parts of a split batch).
     if (p.bumpNeeded && !p.onWire() && p.unsettled.every((u) => u.rejected || u.attempts === 0)) {
@@ -690,7 +718,14 @@ export class Sender {
   }
 
   private sequences(b: ProducerBatch): PartitionSequences | undefined {
-    return this.idempotence && b.baseSequence >= 0 ? this.idempotence.partition(`${b.topic}\0${b.partition}`) : undefined;
+    return this.idempotence && b.baseSequence >= 0 ? this.partitionSequences(b) : undefined;
+  }
+
+  /** The idempotent producer's sequences of b's partition, looked up by topic and partition without building a key. */
+  private partitionSequences(b: ProducerBatch): PartitionSequences {
+    let byPartition = this.sequencesByTopic.get(b.topic);
+    if (byPartition === undefined) this.sequencesByTopic.set(b.topic, (byPartition = []));
+    return (byPartition[b.partition] ??= this.idempotence!.partition(`${b.topic}\0${b.partition}`));
   }
 
   /** Fails a batch for good; a sequence it spent on the wire must be accounted for. */
@@ -709,11 +744,11 @@ export class Sender {
   }
 
   private queueOf(topic: string, partition: number): PartitionQueue {
-    const key = `${topic}\0${partition}`;
-    let queue = this.queues.get(key);
+    let byPartition = this.topicQueues.get(topic);
+    let queue = byPartition?.get(partition);
     if (queue === undefined) {
+      const key = `${topic}\0${partition}`;
       this.queues.set(key, (queue = new PartitionQueue(topic, partition)));
-      let byPartition = this.topicQueues.get(topic);
       if (byPartition === undefined) this.topicQueues.set(topic, (byPartition = new Map()));
       byPartition.set(partition, queue);
     }
@@ -748,8 +783,7 @@ export class Sender {
   private notifyIfIdle(): void {
     if (this.pending > 0) return;
     // Nothing left to time out: no timer outlives the work (a close() right after must find none).
-    this.wakeup?.unsubscribe();
-    this.wakeup = undefined;
+    this.cancelWakeup();
     for (const l of this.idleListeners.splice(0)) l();
   }
 }
@@ -782,11 +816,30 @@ function refusal(b: ProducerBatch, o: PartitionProduceResponse): KafkaError {
 }
 
 function responseLookup(res: ProduceResponse): (b: ProducerBatch) => PartitionProduceResponse | Error {
+  const missing = (b: ProducerBatch) => new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `the produce response has no answer for ${b.topic}-${b.partition}`, { topic: b.topic, partition: b.partition });
+  let answers = 0;
+  for (const t of res.responses) answers += t.partitionResponses.length;
+  // A request of a few partitions (the common case) is searched as it is; maps pay off for more.
+  if (answers <= SCAN_ANSWERS) {
+    return (b) => {
+      for (const t of res.responses) {
+        if (t.name !== b.topic) continue;
+        for (const p of t.partitionResponses) if (p.index === b.partition) return p;
+      }
+      return missing(b);
+    };
+  }
   const byTopic = new Map<string, Map<number, PartitionProduceResponse>>();
-  for (const t of res.responses) byTopic.set(t.name, new Map(t.partitionResponses.map((p) => [p.index, p])));
-  return (b) => byTopic.get(b.topic)?.get(b.partition)
-    ?? new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `the produce response has no answer for ${b.topic}-${b.partition}`, { topic: b.topic, partition: b.partition });
+  for (const t of res.responses) {
+    let byPartition = byTopic.get(t.name);
+    if (byPartition === undefined) byTopic.set(t.name, (byPartition = new Map()));
+    for (const p of t.partitionResponses) byPartition.set(p.index, p);
+  }
+  return (b) => byTopic.get(b.topic)?.get(b.partition) ?? missing(b);
 }
+
+/** Up to this many partition answers, a batch's answer is found by a scan rather than through maps. */
+const SCAN_ANSWERS = 16;
 
 /** One partition's waiting batches. */
 class PartitionQueue extends Fifo<ProducerBatch> {

@@ -24,8 +24,10 @@ export class Writer {
    */
   private readonly byReference: number;
   /** The arrays kept by reference, each with the position among the own bytes where it goes. */
-  private readonly external: Uint8Array[] = [];
+  private readonly external: Array<Uint8Array | undefined> = [];
   private readonly externalAt: number[] = [];
+  /** How many of `external` belong to this request: the arrays are reused, not truncated (a costly `length = 0`). */
+  private externalCount = 0;
   private externalBytes = 0;
 
   constructor(initialCapacity = 1024, byReference = 0) {
@@ -44,8 +46,9 @@ export class Writer {
 
   reset(): this {
     this.pos = 0;
-    this.external.length = 0;
-    this.externalAt.length = 0;
+    // Dropped so a sent request's record batches are not kept reachable from here.
+    for (let i = 0; i < this.externalCount; i++) this.external[i] = undefined;
+    this.externalCount = 0;
     this.externalBytes = 0;
     return this;
   }
@@ -61,7 +64,7 @@ export class Writer {
 
   /** A copy of the bytes written, safe to keep after `reset()`. */
   toBuffer(): Buffer {
-    if (this.external.length > 0) return Buffer.concat(this.pieces(this.buf));
+    if (this.externalCount > 0) return Buffer.concat(this.pieces(this.buf));
     return Buffer.from(this.buf.subarray(0, this.pos));
   }
 
@@ -71,7 +74,7 @@ export class Writer {
    * copied out, so the writer keeps its buffer.
    */
   detachPieces(): Uint8Array[] {
-    if (this.external.length === 0) return [this.detach()];
+    if (this.externalCount === 0) return [this.detach()];
     const own = Buffer.allocUnsafe(this.pos);
     this.buf.copy(own, 0, 0, this.pos);
     const pieces = this.pieces(own);
@@ -82,10 +85,10 @@ export class Writer {
   private pieces(own: Buffer): Uint8Array[] {
     const pieces: Uint8Array[] = [];
     let from = 0;
-    for (let i = 0; i < this.external.length; i++) {
+    for (let i = 0; i < this.externalCount; i++) {
       const at = this.externalAt[i];
       if (at > from) pieces.push(own.subarray(from, at));
-      pieces.push(this.external[i]);
+      pieces.push(this.external[i]!);
       from = at;
     }
     if (this.pos > from) pieces.push(own.subarray(from, this.pos));
@@ -95,8 +98,9 @@ export class Writer {
   /** Copies `b` in, or keeps it by reference when it is large enough (see `byReference`). */
   private append(b: Uint8Array): void {
     if (this.byReference > 0 && b.length >= this.byReference) {
-      this.external.push(b);
-      this.externalAt.push(this.pos);
+      this.external[this.externalCount] = b;
+      this.externalAt[this.externalCount] = this.pos;
+      this.externalCount++;
       this.externalBytes += b.length;
       return;
     }
@@ -111,7 +115,7 @@ export class Writer {
    * still sending. Allocating costs less than copying a request of record batches.
    */
   detach(): Buffer {
-    if (this.external.length > 0) throw new EncodeError('detach', 'bytes are kept by reference: use detachPieces()');
+    if (this.externalCount > 0) throw new EncodeError('detach', 'bytes are kept by reference: use detachPieces()');
     const written = this.buf.subarray(0, this.pos);
     this.buf = Buffer.allocUnsafe(this.buf.length);
     this.pos = 0;
@@ -120,7 +124,7 @@ export class Writer {
 
   /** A view of the written bytes (no copy): only valid until the next write or `reset()`. */
   subarray(start = 0, end = this.pos): Buffer {
-    if (this.external.length > 0) throw new EncodeError('subarray', 'bytes are kept by reference: use toBuffer()');
+    if (this.externalCount > 0) throw new EncodeError('subarray', 'bytes are kept by reference: use toBuffer()');
     if (start < 0 || end > this.pos || start > end) throw new EncodeError('subarray', `range ${start}..${end} is outside 0..${this.pos}`);
     return this.buf.subarray(start, end);
   }
@@ -366,7 +370,7 @@ export class Writer {
   }
 
   endUvarintSized(mark: number): this {
-    if (this.externalAt.length > 0 && this.externalAt[this.externalAt.length - 1] > mark) {
+    if (this.externalCount > 0 && this.externalAt[this.externalCount - 1] > mark) {
       throw new EncodeError('sized section', 'bytes kept by reference cannot be inside a size-prefixed section');
     }
     const size = this.pos - mark - 1;

@@ -4,12 +4,12 @@
 //   bash .ci/node24.sh node test/bench/hotpath.bench.ts --brokers 127.0.0.1:9092 \
 //     [--modes pull1,pullall,send,range,subject] [--records 1000000] [--warm 1000000] [--rounds 3] \
 //     [--roots .,/path/to/other/checkout] [--cold] [--cpu-prof DIR] \
-//     [--partitions 6] [--spread 1] [--reuse NAME]
+//     [--partitions 6] [--spread 1] [--reuse NAME] [--value-size 100]
 //
 // Every run is a child process (this file with --child) that imports kafkarx from one root, sends
 // `--warm` records and then `--records` more, timing the second part only (`--cold`: no warm-up,
 // the first records of a fresh process). Runs are interleaved (every root and mode once per round)
-// and each row prints the median. Records are 100-byte keyless values on a 6-partition topic per
+// and each row prints the median. Records are 100-byte (`--value-size`) keyless values on a 6-partition topic per
 // row (`--partitions`; `--spread T`: record i goes to the i % T-th of T topics), createProducer
 // defaults (idempotent at acks=all). Topics with many partitions are slow to create: `--reuse NAME`
 // makes every run use the topics NAME-p<partitions>-<t>, created once and kept.
@@ -34,6 +34,7 @@ interface ChildSpec {
   warm: number;
   records: number;
   profileDir?: string;
+  valueSize: number;
 }
 
 interface ChildResult {
@@ -53,8 +54,8 @@ async function child(spec: ChildSpec): Promise<void> {
   const values: Buffer[] = [];
   let seed = 12345;
   for (let i = 0; i < POOL; i++) {
-    const v = Buffer.allocUnsafe(100);
-    for (let j = 0; j < 100; j++) v[j] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+    const v = Buffer.allocUnsafe(spec.valueSize);
+    for (let j = 0; j < spec.valueSize; j++) v[j] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
     values.push(v);
   }
   const { topics } = spec;
@@ -197,6 +198,7 @@ async function main(): Promise<void> {
       records: { type: 'string', default: '1000000' }, warm: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '3' },
       roots: { type: 'string', default: '.' }, cold: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' },
       partitions: { type: 'string', default: '6' }, spread: { type: 'string', default: '1' }, reuse: { type: 'string' },
+      'value-size': { type: 'string', default: '100' },
     },
   });
   if (v.child) return child(JSON.parse(v.child) as ChildSpec);
@@ -208,6 +210,8 @@ async function main(): Promise<void> {
   const records = Number(v.records);
   const warm = v.cold ? 0 : Number(v.warm);
   const rounds = Number(v.rounds);
+  const valueSize = Number(v['value-size']);
+  if (!Number.isInteger(valueSize) || valueSize < 0) throw new Error(`--value-size ${v['value-size']}: a byte count`);
   const run = `${Date.now().toString(36)}`;
   const rows = roots.flatMap((root) => modes.map((mode) => ({ root, mode, results: [] as ChildResult[] })));
   const partitions = Number(v.partitions);
@@ -219,13 +223,13 @@ async function main(): Promise<void> {
   let t = 0;
   for (let r = 0; r < rounds; r++) {
     for (const row of rows) {
-      const res = await runChild({ root: row.root, mode: row.mode, brokers, topics: topics[v.reuse ? 0 : t++], warm, records, profileDir: v['cpu-prof'] });
+      const res = await runChild({ root: row.root, mode: row.mode, brokers, topics: topics[v.reuse ? 0 : t++], warm, records, profileDir: v['cpu-prof'], valueSize });
       row.results.push(res);
       console.error(`round ${r + 1} ${row.mode} ${row.root}: ${(res.cpuUs / records).toFixed(3)} µs/rec, ${Math.round(records / res.wallMs * 1000)} rec/s, ${res.requests} requests, max RSS ${res.maxRssMb.toFixed(0)} MB`);
     }
   }
   console.log(`${records} records${warm ? ` after ${warm} warm-up records` : ', cold (fresh process)'}; median of ${rounds}`);
-  console.log(`${spread} topic(s) × ${partitions} partitions`);
+  console.log(`${spread} topic(s) × ${partitions} partitions, ${valueSize}-byte values`);
   console.log('root | mode | µs CPU/record | records/s | requests | max RSS MB | baseline RSS MB | refused');
   for (const row of rows) {
     const us = median(row.results.map((x) => x.cpuUs / records));

@@ -1,6 +1,7 @@
 // Connection against a raw TCP peer: what happens to the requests of a connection whose peer
 // breaks the framing or the protocol, at the edges the producer-level tests do not reach.
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Clock } from '../../../src/clock.ts';
 import { Connection, MAX_RESPONSE_BYTES, type Request } from '../../../src/network/connection.ts';
 import { BrokerProtocolError } from '../../../src/network/protocol-error.ts';
 import { DecodeError, ErrorCode, KafkaError } from '../../../src/protocol/errors.ts';
@@ -125,5 +126,73 @@ test('a listener that throws breaks neither the connection nor the socket handle
     expect(warnings).toMatch(/close listener .* threw: listener broke/);
   } finally {
     warn.mockRestore();
+  }
+});
+
+/** A clock that moves only when told: timers run as `advance` passes their time. */
+function manualClock() {
+  let now = 0;
+  const timers = new Set<{ at: number; fn: () => void }>();
+  const clock: Clock = {
+    now: () => now,
+    schedule(fn, ms) {
+      const t = { at: now + Math.max(0, ms), fn };
+      timers.add(t);
+      return () => timers.delete(t);
+    },
+    soon: (fn) => clock.schedule(fn, 0),
+    random: () => 0.5,
+    nanos: () => BigInt(now) * 1_000_000n,
+  };
+  const advance = (ms: number) => {
+    const end = now + ms;
+    for (;;) {
+      const due = [...timers].filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      timers.delete(due);
+      now = due.at;
+      due.fn();
+    }
+    now = end;
+  };
+  return { clock, advance, timers };
+}
+
+test('each request in flight times out at its own deadline, and an idle connection keeps no timer', async () => {
+  await connection.close();
+  const { port } = server.address() as { port: number };
+  let next!: (sock: Socket) => void;
+  const peer2 = new Promise<Socket>((r) => (next = r));
+  server.removeAllListeners('connection');
+  server.on('connection', (sock: Socket) => next(sock));
+  const { clock, advance, timers } = manualClock();
+  connection = await Connection.connect({ host: '127.0.0.1', port, clientId: 'test', connectTimeoutMs: 1000, requestTimeoutMs: 1000, maxInFlight: 3, clock });
+  const s = await peer2;
+  try {
+    const first = connection.request(int32Request);
+    s.write(frame(0, int32(1)));
+    await expect(first).resolves.toBe(1);
+    expect(timers.size).toBe(0);
+
+    const second = connection.request(int32Request);
+    advance(300);
+    const third = connection.request(int32Request);
+    const failed = third.catch((e: unknown) => e);
+    s.write(frame(1, int32(2)));
+    await expect(second).resolves.toBe(2);
+    // The second request's deadline (1000) passes: the third, written at 300, is not due yet.
+    advance(900);
+    expect(connection.closed).toBe(false);
+    advance(99);
+    expect(connection.closed).toBe(false);
+    advance(1);
+    expect(connection.closed).toBe(true);
+    const e = await failed;
+    expect(e).toBeInstanceOf(KafkaError);
+    expect((e as KafkaError).code).toBe(ErrorCode.REQUEST_TIMED_OUT);
+    expect((e as Error).message).toMatch(/Test v0 to 127\.0\.0\.1:\d+ got no answer within 1000 ms/);
+    expect(timers.size).toBe(0);
+  } finally {
+    s.destroy();
   }
 });

@@ -31,7 +31,7 @@ interface Stamp {
   records: number;
 }
 
-function scripted(scheduler: TestScheduler, answers: number[], latency = 2) {
+function scripted(scheduler: TestScheduler, answers: number[], latency = 2, unanswered: readonly number[] = []) {
   const sends: Array<{ at: number; partitions: number[]; batches: Stamp[]; transactionalId: string | null | undefined; version: number | undefined }> = [];
   let inits = 0;
   const conn = {
@@ -64,7 +64,7 @@ function scripted(scheduler: TestScheduler, answers: number[], latency = 2) {
           nodeEndpoints: [],
           responses: req.topicData.map((t) => ({
             name: t.name!, topicId: '',
-            partitionResponses: t.partitionData.map((p) => ({
+            partitionResponses: t.partitionData.filter((p) => !unanswered.includes(p.index)).map((p) => ({
               index: p.index, errorCode, baseOffset: errorCode ? -1n : 42n, logAppendTimeMs: -1n, logStartOffset: 0n,
               recordErrors: [], errorMessage: null, currentLeader: { leaderId: -1, leaderEpoch: -1 },
             })),
@@ -84,10 +84,10 @@ function scripted(scheduler: TestScheduler, answers: number[], latency = 2) {
   return { cluster, sends, inits: () => inits };
 }
 
-function setup(answers: number[], overrides: Partial<ProducerConfig> = {}, txn?: TransactionHooks) {
+function setup(answers: number[], overrides: Partial<ProducerConfig> = {}, txn?: TransactionHooks, unanswered: readonly number[] = []) {
   const scheduler = new TestScheduler((a, b) => expect(a).toEqual(b));
   const config = resolveConfig({ brokers: ['127.0.0.1:1'], retryBackoffMs: 100, retryBackoffMaxMs: 1000, ...overrides });
-  const broker = scripted(scheduler, answers);
+  const broker = scripted(scheduler, answers, 2, unanswered);
   const memory = new MemoryBudget(1 << 20);
   const sender = new Sender(broker.cluster, config, memory, new RecordBatchBuilderPool(), scheduler, txn);
   return { scheduler, broker, sender, memory };
@@ -417,4 +417,23 @@ test('the drain rotates its starting partition, so no partition starves when req
   const counts = [0, 1, 2, 3].map((p) => sent.slice(0, 8).filter((s) => s.includes(p)).length);
   // Eight requests of two batches: each partition gets its turn, four times.
   expect(counts).toEqual([4, 4, 4, 4]);
+});
+
+test.each([3, 40])('each batch of a request of %i partitions gets its own partition\'s answer; one the response leaves out fails', async (partitions) => {
+  const { scheduler, broker, sender } = setup([], { acks: 1 }, undefined, [1]);
+  const settled = new Map<number, ProducerBatch>();
+  const owner = { done: (b: ProducerBatch) => settled.set(b.partition, b) };
+  for (let p = 0; p < partitions; p++) sender.enqueue(oneBatch(0, p), owner);
+  await advance(scheduler, 40);
+  expect(broker.sends).toHaveLength(1);
+  expect(broker.sends[0].partitions).toHaveLength(partitions);
+  expect(settled.size).toBe(partitions);
+  for (const [p, b] of settled) {
+    if (p === 1) {
+      expect(b.error?.message).toBe('the produce response has no answer for t-1');
+      continue;
+    }
+    expect(b.error).toBeNull();
+    expect(b.baseOffset).toBe(42);
+  }
 });
