@@ -43,8 +43,9 @@ async function run(spec: RunSpec, values: Buffer[]): Promise<Timed> {
     ...(spec.idempotent === undefined ? {} : { idempotent: spec.idempotent }),
     ...(spec.batchBytes === undefined ? {} : { batchBytes: spec.batchBytes }),
     ...(spec.transactionSize ? { transactionalId: `kafkarx-bench-${process.pid}` } : {}),
-    // range() cannot wait for room: its records may hold 2 × bufferMemory, then are refused (README).
-    ...(spec.mode === 'range' ? { bufferMemory: 64 * 1024 * 1024 } : {}),
+    // range() and interval bursts (2M records/s offered) cannot wait for room: their records may
+    // hold 2 × bufferMemory, then are refused (README); 32 MiB is too little to take 1M records whole.
+    ...(spec.mode === 'range' || spec.mode === 'interval' ? { bufferMemory: 64 * 1024 * 1024 } : {}),
   });
   const drain = (source: import('rxjs').Observable<Rec>): Promise<number> => new Promise((resolve, reject) => {
     let acked = 0;

@@ -162,9 +162,9 @@ export function plan(o: Options): { rows: Row[]; tables: GroupTable[] } {
       case 'sources':
         table(g, `Sources: kafkarx, ${fmtN(n)} keyless 100-byte records, push sources and send() against the pull path`, acksList.flatMap((acks): RowSpec[] => [
           { client: 'kafkarx', acks, label: 'fromPullSource(generator)' },
-          { client: 'kafkarx', acks, mode: 'range', label: 'range(0, n).pipe(map(…))' },
+          { client: 'kafkarx', acks, mode: 'range', label: 'range(0, n).pipe(map(…)) (bufferMemory 64 MiB)' },
           { client: 'kafkarx', acks, mode: 'subject', label: 'Subject, 1,000 next() per macrotask' },
-          { client: 'kafkarx', acks, mode: 'interval', label: `interval(5 ms), bursts of 10,000` },
+          { client: 'kafkarx', acks, mode: 'interval', label: `interval(5 ms), bursts of 10,000 (bufferMemory 64 MiB)` },
           { client: 'kafkarx', acks, mode: 'send', label: `producer.send() loop (≤ ${fmtN(o.outstanding)} outstanding)` },
         ]));
         break;

@@ -89,7 +89,7 @@ export async function main(argv: string[]): Promise<void> {
       return file;
     };
     const spec = async (r: Row, profileDir?: string): Promise<RunSpec> => ({
-      client: r.client, mode: r.mode, acks: r.acks, idempotent: r.idempotent, codec: r.codec, values: r.values, keyed: r.keyed, records: r.records,
+      client: r.client, mode: r.mode, acks: r.acks, idempotent: r.idempotent, codec: r.codec, values: r.values, keyed: r.keyed, records: r.records, batchBytes: r.batchBytes,
       topics: topicsOf.get(r)!, partitions: r.partitions, bootstrap, tuning: r.tuning, outstanding: r.tuning.inFlight, transactionSize: r.transactionSize,
       payloadFile: await payloadFor(r), profileDir, brokerPid,
     });
