@@ -101,7 +101,8 @@ export class Idempotence {
   producerId = -1;
   epoch = -1;
   readonly transactional: boolean;
-  private readonly partitions = new Map<string, PartitionSequences>();
+  /** Each partition's sequences, by topic and partition number (kept for good, never dropped). */
+  private readonly partitions = new Map<string, PartitionSequences[]>();
 
   constructor(transactional: boolean) {
     this.transactional = transactional;
@@ -122,10 +123,10 @@ export class Idempotence {
     this.epoch = -1;
   }
 
-  partition(key: string): PartitionSequences {
-    let p = this.partitions.get(key);
-    if (!p) this.partitions.set(key, (p = new PartitionSequences(this.producerId, this.epoch)));
-    return p;
+  partition(topic: string, partition: number): PartitionSequences {
+    let byPartition = this.partitions.get(topic);
+    if (byPartition === undefined) this.partitions.set(topic, (byPartition = []));
+    return (byPartition[partition] ??= new PartitionSequences(this.producerId, this.epoch));
   }
 
   /** Whether the partition's sequences belong to an older identity than the producer's. */

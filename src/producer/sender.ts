@@ -94,8 +94,6 @@ export class Sender {
    * `partitionerAvailabilityTimeoutMs`.
    */
   private readonly stalledSince = new Map<number, number>();
-  /** The idempotent producer's sequences by topic and partition (Idempotence keeps them for good). */
-  private readonly sequencesByTopic = new Map<string, PartitionSequences[]>();
   /** Per broker, where the next request starts walking its ready partitions. */
   private readonly drainStart = new Map<number, number>();
 
@@ -485,7 +483,7 @@ export class Sender {
    */
   private prepare(b: ProducerBatch): boolean | Error {
     const idem = this.idempotence!;
-    const p = this.partitionSequences(b);
+    const p = idem.partition(b.topic, b.partition);
     // Renumbering is safe only when the broker has definitely not written any unsettled batch
     // (refused for its sequence, or never sent: the parts of a split batch).
     if (p.bumpNeeded && !p.onWire() && p.unsettled.every((u) => u.rejected || u.attempts === 0)) {
@@ -718,14 +716,7 @@ export class Sender {
   }
 
   private sequences(b: ProducerBatch): PartitionSequences | undefined {
-    return this.idempotence && b.baseSequence >= 0 ? this.partitionSequences(b) : undefined;
-  }
-
-  /** The idempotent producer's sequences of b's partition, looked up by topic and partition without building a key. */
-  private partitionSequences(b: ProducerBatch): PartitionSequences {
-    let byPartition = this.sequencesByTopic.get(b.topic);
-    if (byPartition === undefined) this.sequencesByTopic.set(b.topic, (byPartition = []));
-    return (byPartition[b.partition] ??= this.idempotence!.partition(`${b.topic}\0${b.partition}`));
+    return this.idempotence && b.baseSequence >= 0 ? this.idempotence.partition(b.topic, b.partition) : undefined;
   }
 
   /** Fails a batch for good; a sequence it spent on the wire must be accounted for. */
