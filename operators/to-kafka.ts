@@ -204,27 +204,12 @@ export interface InputHooks {
 
 /** The source as toKafka reads it (see InputHooks), for operators that go ahead of the stages. */
 function readInput<T>(source: Observable<T>, input: InputHooks): Observable<T> {
-  return new Observable<T>((inner) => {
-    const reader = new OperatorSubscriber(inner, (record: T) => inner.next(record), () => {
-      input.completed();
-      inner.complete();
-    }, (e) => {
-      input.failed(e);
-      inner.complete();
-    });
-    // Set before subscribing: a synchronous source may fail a record while it is being read.
-    input.stoppable(() => {
-      reader.unsubscribe();
-      inner.complete();
-    });
-    source.subscribe(reader);
-    return reader;
-  });
+  return source.pipe(readStages<T, T>((sink) => ({ next: (record) => sink.next(record), complete: () => sink.complete(), teardown: () => undefined }), input));
 }
 
 /**
- * stageOperator(stages) reading the source as readInput does, in one subscriber: each record goes
- * from the source straight into the first stage.
+ * stageOperator(stages) reading the source as toKafka does (see InputHooks), in one subscriber:
+ * each record goes from the source straight into the first stage.
  */
 function readStages<T, R>(make: StageFactory<T, R>, input: InputHooks): OperatorFunction<T, R> {
   return (source) => new Observable<R>((subscriber) => {
