@@ -86,6 +86,8 @@ function sizeOfNullableBytes(src: Uint8Array | null): number {
 }
 
 function sizeOfHeaders(headers: readonly RecordHeader[]): number {
+  // Most records have none: their count's one byte, without the loop's setup.
+  if (headers.length === 0) return 1;
   let size = sizeOfVarint(headers.length);
   for (const h of headers) {
     const keyBytes = Buffer.byteLength(h.key, 'utf8');
@@ -113,7 +115,7 @@ export function recordSizeUpperBound(key: Uint8Array | null, value: Uint8Array |
     1 +
     sizeOfNullableBytes(key) +
     sizeOfNullableBytes(value) +
-    (headers.length === 0 ? 1 : sizeOfHeaders(headers))
+    sizeOfHeaders(headers)
   );
 }
 
